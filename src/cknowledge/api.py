@@ -1,0 +1,52 @@
+"""``access()``: the one place where exceptions become ``{"return": code, "error": ...}``.
+
+The kernel of a process is kept between calls (one per ``CK_HOME``), so repeated
+requests reuse the open index.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from .errors import CKError
+from .home import home_dir
+
+_kernels: dict[str, Any] = {}
+_lock = threading.RLock()
+
+
+def kernel_for(home: str | None = None) -> Any:
+    from .kernel.kernel import Kernel
+
+    path = home_dir(home)
+    with _lock:
+        kernel = _kernels.get(path)
+        if kernel is None or not os.path.isdir(path):
+            kernel = _kernels[path] = Kernel(path)
+        return kernel
+
+
+def reset() -> None:
+    """Forget the cached kernels (tests use this when they switch homes)."""
+    with _lock:
+        for kernel in _kernels.values():
+            kernel.close()
+        _kernels.clear()
+
+
+def access(request: dict[str, Any], home: str | None = None) -> dict[str, Any]:
+    try:
+        if not isinstance(request, dict):
+            raise CKError(f"a request must be a dict, not {type(request).__name__}")
+        request = dict(request)
+        home = request.pop("home", None) or home
+        with _lock:
+            return kernel_for(home).call(request)  # type: ignore[no-any-return]
+    except CKError as exc:
+        return exc.to_result()
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # an unexpected failure still answers in the contract's shape
+        return {"return": 1, "error": f"internal error: {type(exc).__name__}: {exc}"}

@@ -1,0 +1,1 @@
+"""The built-in automations, one module each (see ``kernel.registry.BUILTIN``)."""

@@ -1,0 +1,1 @@
+"""The ``ck`` and ``cb`` commands: argv → request → kernel → text or JSON."""

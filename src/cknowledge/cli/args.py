@@ -1,0 +1,88 @@
+"""Turning ``ck`` argv into a request dict (no imports beyond the standard library)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+CLI_FLAGS = {"json", "debug", "quiet", "help"}
+LIST_KEYS = {"tags", "no_tags"}
+
+
+class UsageError(Exception):
+    """A command line that cannot be read; the CLI reports it with code 2."""
+
+
+def set_dotted(target: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = target
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    last = parts[-1]
+    if last in LIST_KEYS and last in node and isinstance(node[last], str) and isinstance(value, str):
+        node[last] = node[last] + "," + value
+    else:
+        node[last] = value
+
+
+def read_input_file(path: str) -> dict[str, Any]:
+    if not os.path.isfile(path):
+        raise UsageError(f"input file {path} not found")
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    try:
+        if path.endswith((".yaml", ".yml")):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise UsageError(f"cannot parse input file {path}: {first}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"input file {path} must hold a mapping")
+    return data
+
+
+def parse_argv(argv: list[str]) -> tuple[dict[str, Any], dict[str, bool]]:
+    """Return (request, cli_flags). Positionals: ACTION [AUTOMATION[:ARTIFACT]] [ARTIFACT...]."""
+    request: dict[str, Any] = {}
+    flags = {f: False for f in CLI_FLAGS}
+    positionals: list[str] = []
+    rest_is_positional = False
+    for arg in argv:
+        if rest_is_positional:
+            positionals.append(arg)
+        elif arg == "--":
+            rest_is_positional = True
+        elif arg in ("-h", "--help"):
+            flags["help"] = True
+        elif arg.startswith("--"):
+            key, eq, value = arg[2:].partition("=")
+            key = key.replace("-", "_")
+            if not key or key.startswith(".") or key.endswith(".") or ".." in key:
+                raise UsageError(f"cannot read the option {arg!r}")
+            if key in CLI_FLAGS and not eq:
+                flags[key] = True
+                continue
+            set_dotted(request, key, value if eq else True)
+        elif arg.startswith("@") and len(arg) > 1:
+            for k, v in read_input_file(arg[1:]).items():
+                request[k] = v
+        else:
+            positionals.append(arg)
+    if positionals:
+        request["action"] = positionals[0]
+    if len(positionals) > 1:
+        automation, sep, artifact = positionals[1].partition(":")
+        request["automation"] = automation
+        if sep:
+            request["artifact"] = artifact
+    if len(positionals) > 2:
+        request["artifacts"] = positionals[2:]
+    return request, flags

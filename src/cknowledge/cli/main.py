@@ -1,0 +1,112 @@
+"""``ck``: one line of argv in, text or ``--json`` out, one ``ck: error:`` line on failure.
+
+This is the only place where exceptions become exit codes. Start-up stays light:
+``ck --version`` imports nothing but this module and the package's ``__init__``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+from .args import UsageError, parse_argv
+
+PROG = "ck"
+
+
+def _err(message: str) -> None:
+    sys.stderr.write(f"{PROG}: error: {message}\n")
+
+
+def _emit(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv in (["--version"], ["-V"], ["version"]):
+        from .. import __version__
+
+        _emit(f"cknowledge {__version__}")
+        return 0
+    debug = "--debug" in argv
+    try:
+        request, flags = parse_argv(argv)
+    except UsageError as exc:
+        _err(str(exc))
+        return 2
+    if flags["help"] or request.get("action") in (None, "help"):
+        topic = _help_topic(request, flags)
+        request = {"action": "help", "automation": "kernel"}
+        if topic:
+            request["topic"] = topic
+    if request.get("action") == "serve" and not request.get("automation"):
+        from ..serve.cli import serve_main
+
+        return serve_main(request)
+    try:
+        result = _run(request)
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except Exception as exc:
+        return _fail(exc, debug)
+    for warning in result.get("warnings", []):
+        sys.stderr.write(f"{PROG}: warning: {warning}\n")
+    if flags["json"]:
+        _emit(json.dumps(result, indent=2, default=str))
+    else:
+        from .render import render
+
+        text = render(request, result)
+        if text:
+            _emit(text)
+    return 0
+
+
+def _help_topic(request: dict[str, Any], flags: dict[str, bool]) -> str | None:
+    if request.get("action") in (None, "help"):
+        auto = request.get("automation")
+        if auto and request.get("artifact"):
+            return f"{auto}:{request['artifact']}"
+        return auto  # type: ignore[no-any-return]
+    # ck ACTION AUTOMATION --help
+    return f"{request.get('automation') or 'kernel'}:{request['action']}"
+
+
+def _run(request: dict[str, Any]) -> dict[str, Any]:
+    from ..api import kernel_for
+
+    return kernel_for(os.environ.get("CK_HOME")).call(request)  # type: ignore[no-any-return]
+
+
+def _fail(exc: Exception, debug: bool) -> int:
+    from ..errors import CKError
+
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+    if isinstance(exc, CKError):
+        _err(exc.message)
+        return min(exc.code, 255)
+    _err(f"internal error: {type(exc).__name__}: {exc}"
+         + ("" if debug else " (run with --debug for the traceback)"))
+    return 1
+
+
+def cb_main(argv: list[str] | None = None) -> int:
+    """``cb``: the paper's short verbs. ``cb init X`` = ``ck init solution:X``; the hub
+    verbs (login, publish, versions, download) pass through unchanged."""
+    global PROG
+    argv = list(sys.argv[1:] if argv is None else argv)
+    PROG = "cb"
+    if len(argv) >= 2 and argv[0] in ("init", "benchmark") and ":" not in argv[1]:
+        argv = [argv[0], f"solution:{argv[1]}", *argv[2:]]
+    return main(argv)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Human-readable output of results (``--json`` bypasses this)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def _cid(entry: dict[str, Any]) -> str:
+    return f"{entry.get('automation')}:{entry.get('repo')}:{entry.get('name')}"
+
+
+def render(request: dict[str, Any], result: dict[str, Any]) -> str:
+    action = request.get("action")
+    if action == "help":
+        return render_help(result)
+    if "list" in result and isinstance(result["list"], list):
+        items = result["list"]
+        if action in ("rm",):
+            return "\n".join(f"removed {_cid(e)}" for e in items) or "nothing removed"
+        if items and "automation" not in items[0]:
+            return "\n".join(json.dumps(i, default=str) for i in items)
+        return "\n".join(_cid(e) for e in items)
+    if action in ("add", "cp", "mv", "ren") and "uid" in result:
+        verb = {"add": "added", "cp": "copied to", "mv": "moved to", "ren": "renamed to"}[action]
+        return f"{verb} {_cid(result)} (uid {result['uid']}) at {result.get('path')}"
+    body = {k: v for k, v in result.items() if k not in ("return", "warnings")}
+    if action == "version" and "version" in body:
+        return f"cknowledge {body['version']}"
+    return json.dumps(body, indent=2, default=str) if body else ""
+
+
+def render_help(result: dict[str, Any]) -> str:
+    if "automations" in result:
+        lines = ["usage: ck ACTION AUTOMATION[:[REPO:]NAME] [ARTIFACT ...] [--key=value ...] "
+                 "[@input.json] [--json]", "", "automations:"]
+        width = max(len(a["name"]) for a in result["automations"]) + 2
+        for auto in result["automations"]:
+            src = "" if auto["source"] == "builtin" else f" [{auto['source']}]"
+            lines.append(f"  {auto['name']:<{width}}{auto['summary']}{src}")
+        lines += ["", "ck help AUTOMATION lists its actions; ck ACTION AUTOMATION --help their inputs.",
+                  "Other commands: ck serve (REST API), ck version."]
+        return "\n".join(lines)
+    lines = [f"{result['automation']}: {result.get('summary', '')}", "", "actions:"]
+    for name, info in result["actions"].items():
+        lines.append(f"  {name:<10}{info['summary']}")
+        for inp in info["inputs"]:
+            req = " (required)" if inp["required"] else ""
+            ann = inp["type"].replace(" | None", "")
+            lines.append(f"      --{inp['name'].replace('_', '-')}: {ann}{req}")
+    return "\n".join(lines)

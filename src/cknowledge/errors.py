@@ -1,0 +1,114 @@
+"""The exception tree of cknowledge, with one stable code per condition.
+
+Library code raises these; only three boundaries translate them:
+``access()`` into ``{"return": code, "error": message}``, the CLI into an exit
+code and one ``ck: error:`` line, the REST layer into an HTTP status.
+
+    CKError (1)
+    ├── InvalidInput (2)          a request input is missing, mistyped or malformed
+    │   ├── UnknownAction (3)     the automation has no such action
+    │   ├── UnknownAutomation (4) no built-in, repo or plugin automation has that name
+    │   └── UnsafeName (5)        a name would escape its folder (``../x``, ``/abs``)
+    ├── MetaError (6)             a meta file cannot be parsed or has the wrong shape
+    ├── ReadOnly (7)              a write was aimed at a read-only repo
+    ├── AlreadyExists (8)         the target entry or repo exists already
+    ├── Ambiguous (9)             one entry was needed, several matched
+    ├── RepoError (10)            a repo cannot be registered, cloned or removed
+    ├── ArchiveError (11)         an archive is unreadable or holds an unsafe member
+    ├── PluginError (12)          a plugin or repo automation failed to load
+    ├── AuthError (13)            a REST write came without a valid token
+    ├── NotFound (16)             no entry, repo or file matched (as in CK)
+    └── Locked (32)               an entry or repo lock could not be taken (as in CK)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CKError(Exception):
+    """Base of every error cknowledge raises on purpose."""
+
+    code = 1
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_result(self) -> dict[str, Any]:
+        result: dict[str, Any] = {"return": self.code, "error": self.message}
+        if self.details:
+            result["details"] = self.details
+        return result
+
+
+class InvalidInput(CKError):
+    code = 2
+
+
+class UnknownAction(InvalidInput):
+    code = 3
+
+
+class UnknownAutomation(InvalidInput):
+    code = 4
+
+
+class UnsafeName(InvalidInput):
+    code = 5
+
+
+class MetaError(CKError):
+    code = 6
+
+
+class ReadOnly(CKError):
+    code = 7
+
+
+class AlreadyExists(CKError):
+    code = 8
+
+
+class Ambiguous(CKError):
+    code = 9
+
+
+class RepoError(CKError):
+    code = 10
+
+
+class ArchiveError(CKError):
+    code = 11
+
+
+class PluginError(CKError):
+    code = 12
+
+
+class AuthError(CKError):
+    code = 13
+
+
+class NotFound(CKError):
+    code = 16
+
+
+class Locked(CKError):
+    code = 32
+
+
+ALL_ERRORS: tuple[type[CKError], ...] = (
+    CKError, InvalidInput, UnknownAction, UnknownAutomation, UnsafeName, MetaError,
+    ReadOnly, AlreadyExists, Ambiguous, RepoError, ArchiveError, PluginError, AuthError,
+    NotFound, Locked,
+)
+
+
+def suggest(word: str, candidates: list[str] | tuple[str, ...] | set[str]) -> str:
+    """Return ' (did you mean: a, b?)' for the nearest candidates, or ''."""
+    import difflib
+
+    close = difflib.get_close_matches(word, sorted(candidates), n=3, cutoff=0.6)
+    return f" (did you mean: {', '.join(close)}?)" if close else ""

@@ -1,0 +1,5 @@
+"""Request dispatch: the automation base class, discovery, and the kernel."""
+
+from .automation import Automation, action
+
+__all__ = ["Automation", "action"]

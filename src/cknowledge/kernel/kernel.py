@@ -1,0 +1,168 @@
+"""The kernel: finds the automation a request names, checks its inputs, calls the action."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from ..errors import InvalidInput, UnknownAction, UnknownAutomation, suggest
+from ..home import home_dir
+from ..store.cid import ArtifactRef
+from ..store.store import Store
+from .automation import Automation
+from .registry import BUILTIN, entry_points, import_object, load_plugin, load_repo_automation
+
+RESERVED_KEYS = {"action", "automation"}
+
+
+class Kernel:
+    def __init__(self, home: str | None = None) -> None:
+        self.home = home_dir(home)
+        self.store = Store(self.home)
+        self._classes: dict[str, type[Automation]] = {}
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- automations ----------------------------------------------------------------------
+    def automation_class(self, name: str, for_write: bool = False) -> type[Automation]:
+        if not isinstance(name, str) or not name:
+            raise InvalidInput("the request names no automation")
+        if name in self._classes:
+            return self._classes[name]
+        if name in BUILTIN:
+            cls = import_object(BUILTIN[name][0])
+        else:
+            cls = self._repo_or_plugin(name, for_write)
+        self._classes[name] = cls
+        return cls
+
+    def _repo_or_plugin(self, name: str, for_write: bool) -> type[Automation]:
+        defined = self.store.find("automation", ArtifactRef(None, name), with_meta=True)
+        if defined:
+            return load_repo_automation(name, defined[0])
+        plugins = entry_points()
+        if name in plugins:
+            return load_plugin(name, plugins[name])
+        # A folder of entries that no automation defines (e.g. a CK 1.x module) still
+        # gets the core actions for reading and editing what is there.
+        if not for_write and self.store.find(name, ArtifactRef()):
+            return type(f"Generic_{name}", (Automation,), {"name": name})
+        if for_write and self._folder_exists(name):
+            return type(f"Generic_{name}", (Automation,), {"name": name})
+        known = set(BUILTIN) | set(plugins) | {e["name"] for e in self.store.find(
+            "automation", ArtifactRef())}
+        raise UnknownAutomation(f"unknown automation {name!r}{suggest(name, known)}; "
+                                "'ck help' lists them")
+
+    def _folder_exists(self, name: str) -> bool:
+        import os
+
+        return any(os.path.isdir(os.path.join(r.path, name)) for r in self.store.repos.all())
+
+    def automation(self, name: str, for_write: bool = False) -> Automation:
+        cls = self.automation_class(name, for_write)
+        return cls(self, name)
+
+    # -- dispatch -------------------------------------------------------------------------
+    def call(self, request: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(request, dict):
+            raise InvalidInput(f"a request must be a dict, not {type(request).__name__}")
+        action = request.get("action")
+        if not isinstance(action, str) or not action:
+            raise InvalidInput("the request names no action")
+        auto_name = request.get("automation") or "kernel"
+        cls = self.automation_class(auto_name, for_write=action in ("add", "import"))
+        actions = cls.actions()
+        func = actions.get(action)
+        if func is None:
+            raise UnknownAction(f"automation {auto_name!r} has no action {action!r}"
+                                f"{suggest(action, actions)}; 'ck help {auto_name}' lists them")
+        inputs = {k: v for k, v in request.items() if k not in RESERVED_KEYS}
+        bound = bind_inputs(func, inputs, auto_name, action)
+        instance = cls(self, auto_name)
+        result = func(instance, **bound)
+        if result is None:
+            result = {}
+        result.setdefault("return", 0)
+        if self.store.warnings:
+            result.setdefault("warnings", list(self.store.warnings))
+        return result
+
+
+def bind_inputs(func: Any, inputs: dict[str, Any], automation: str, action: str) -> dict[str, Any]:
+    """Match request keys to the action's parameters, converting CLI strings by annotation."""
+    params = {p.name: p for p in inspect.signature(func).parameters.values() if p.name != "self"}
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    extra = inputs.pop("artifacts", None)
+    if extra:
+        extra = extra if isinstance(extra, list) else [extra]
+        slot = next((s for s in ("artifact", "target", "new_name", "source") if s in params and s not in inputs), None)
+        if slot is None or len(extra) > 1:
+            raise InvalidInput(f"'{action} {automation}' takes no further argument {extra[-1]!r}")
+        target = str(extra[0])
+        prefix = automation + ":"
+        inputs[slot] = target[len(prefix):] if target.startswith(prefix) else target
+    bound: dict[str, Any] = {}
+    for key, value in inputs.items():
+        param = params.get(key)
+        if param is None or param.kind is param.VAR_KEYWORD:
+            if takes_any:
+                bound[key] = value
+                continue
+            valid = [p for p, v in params.items() if v.kind is not v.VAR_KEYWORD]
+            raise InvalidInput(f"'{action} {automation}' has no input {key!r}"
+                               f"{suggest(key, valid)}; its inputs: {', '.join(valid) or 'none'}")
+        bound[key] = convert(value, str(param.annotation), key)
+    for name, param in params.items():
+        if param.default is param.empty and param.kind not in (param.VAR_KEYWORD, param.VAR_POSITIONAL) \
+                and name not in bound:
+            raise InvalidInput(f"'{action} {automation}' needs the input {name!r}")
+    return bound
+
+
+_TRUE = {"true", "yes", "1", "on", ""}
+_FALSE = {"false", "no", "0", "off"}
+
+
+def convert(value: Any, annotation: str, key: str) -> Any:
+    """Convert ``value`` to what ``annotation`` (a string) asks for; CLI values are strings."""
+    ann = annotation.replace(" ", "")
+    if value is None:
+        return None
+    base = ann.split("|")[0]
+    try:
+        if base == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError
+        if base == "int" and not isinstance(value, bool):
+            return int(value)
+        if base == "float" and not isinstance(value, bool):
+            return float(value)
+        if base.startswith("list"):
+            if isinstance(value, str):
+                return [v.strip() for v in value.split(",") if v.strip()]
+            if isinstance(value, (list, tuple)):
+                return list(value)
+            raise ValueError
+        if base.startswith("dict"):
+            if isinstance(value, str):
+                import json
+
+                value = json.loads(value)
+            if not isinstance(value, dict):
+                raise ValueError
+            return value
+        if base == "str" and not isinstance(value, str):
+            if isinstance(value, (dict, list)):
+                raise ValueError
+            return str(value)
+    except ValueError:
+        raise InvalidInput(f"the input {key!r} must be {base}, not {value!r}") from None
+    return value

@@ -1,0 +1,266 @@
+"""The derived search index (SQLite) and the scan that keeps it true to the folders.
+
+The folders are the truth; the index is a cache of them. Before every query the
+store calls :meth:`Index.sync` for the repos and automations in scope, which:
+
+1. stats the repo root and each automation folder; a changed folder mtime means an
+   entry folder was added, removed or renamed, so that folder is listed again;
+2. stats the meta file of every indexed entry and compares a signature of
+   (mtime, ctime, size, inode); a changed signature means the file is read again.
+
+So a hand edit, a ``git pull`` or a deleted folder is seen by the next query, with no
+manual reindex. A stat whose mtime falls within ``RACY_NS`` of the scan is stored as
+unknown, so an edit within the file system's timestamp granularity is not missed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+SCHEMA_VERSION = 3
+RACY_NS = 100_000_000  # 100 ms
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    id INTEGER PRIMARY KEY,
+    repo TEXT NOT NULL, automation TEXT NOT NULL, name TEXT NOT NULL,
+    uid TEXT NOT NULL, meta_file TEXT, sig INTEGER NOT NULL,
+    tags TEXT NOT NULL, meta TEXT, error TEXT,
+    UNIQUE (repo, automation, name)
+);
+CREATE INDEX IF NOT EXISTS entries_uid ON entries(uid);
+CREATE INDEX IF NOT EXISTS entries_name ON entries(automation, name);
+CREATE TABLE IF NOT EXISTS tags (
+    tag TEXT NOT NULL, entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+    PRIMARY KEY (tag, entry_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tags_entry ON tags(entry_id);
+CREATE TABLE IF NOT EXISTS folders (
+    repo TEXT NOT NULL, automation TEXT NOT NULL, sig INTEGER NOT NULL,
+    PRIMARY KEY (repo, automation)
+);
+"""
+
+Reader = Callable[[str, str, str], "Parsed"]
+
+
+@dataclass
+class Parsed:
+    """What the scan stores for one entry folder."""
+
+    uid: str
+    meta_file: str | None
+    tags: list[str]
+    meta: dict[str, Any] | None
+    error: str | None = None
+
+
+def stat_sig(path: str, now_ns: int | None = None) -> int:
+    """A signature of the file at ``path``; -1 if it changed too recently to trust."""
+    st = os.stat(path)
+    if now_ns is not None and now_ns - st.st_mtime_ns < RACY_NS:
+        return -1
+    return hash((st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino))
+
+
+def _dir_sig(path: str, now_ns: int) -> int | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if now_ns - st.st_mtime_ns < RACY_NS:
+        return -1
+    return hash((st.st_mtime_ns, st.st_ino))
+
+
+def visible_dirs(path: str) -> list[str]:
+    """Names of sub-folders that may be automations or entries (no dot-folders)."""
+    try:
+        with os.scandir(path) as it:
+            return [e.name for e in it if e.name[0] != "." and e.is_dir()]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+class Index:
+    """One SQLite file under the home; safe for several processes at once (WAL)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self.db = sqlite3.connect(path, timeout=120, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            self._reset()
+
+    def _reset(self) -> None:
+        with self.write():
+            for table in ("tags", "entries", "folders"):
+                self.db.execute(f"DROP TABLE IF EXISTS {table}")
+            for stmt in SCHEMA.split(";"):
+                if stmt.strip():
+                    self.db.execute(stmt)
+            self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- transactions -------------------------------------------------------------
+    def write(self) -> "_Tx":
+        return _Tx(self.db)
+
+    # -- writes ---------------------------------------------------------------------
+    def put(self, repo: str, automation: str, name: str, parsed: Parsed, sig: int) -> None:
+        db = self.db
+        db.execute("DELETE FROM entries WHERE repo=? AND automation=? AND name=?",
+                   (repo, automation, name))
+        cur = db.execute(
+            "INSERT INTO entries (repo, automation, name, uid, meta_file, sig, tags, meta, error)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            (repo, automation, name, parsed.uid, parsed.meta_file, sig,
+             ",".join(parsed.tags), None if parsed.meta is None else json.dumps(parsed.meta),
+             parsed.error),
+        )
+        entry_id = cur.lastrowid
+        if parsed.tags:
+            db.executemany("INSERT OR IGNORE INTO tags (tag, entry_id) VALUES (?,?)",
+                           [(t, entry_id) for t in parsed.tags])
+
+    def drop(self, repo: str, automation: str | None = None, name: str | None = None) -> None:
+        if automation is None:
+            self.db.execute("DELETE FROM entries WHERE repo=?", (repo,))
+            self.db.execute("DELETE FROM folders WHERE repo=?", (repo,))
+        elif name is None:
+            self.db.execute("DELETE FROM entries WHERE repo=? AND automation=?", (repo, automation))
+            self.db.execute("DELETE FROM folders WHERE repo=? AND automation=?", (repo, automation))
+        else:
+            self.db.execute("DELETE FROM entries WHERE repo=? AND automation=? AND name=?",
+                            (repo, automation, name))
+
+    # -- the scan -------------------------------------------------------------------
+    def sync(self, repos: Sequence[tuple[str, str]], automations: Iterable[str] | None,
+             reader: Reader) -> list[str]:
+        """Bring the index in line with the folders; return warnings about broken meta."""
+        now = time.time_ns()
+        wanted = None if automations is None else set(automations)
+        changes: list[Callable[[], None]] = []
+        for repo, root in repos:
+            known = dict(self.db.execute(
+                "SELECT automation, sig FROM folders WHERE repo=?", (repo,)).fetchall())
+            root_sig = _dir_sig(root, now)
+            if root_sig is None or root_sig == -1 or known.get("") != root_sig:
+                present = set(visible_dirs(root))
+                for gone in set(known) - present - {""}:
+                    changes.append(lambda r=repo, a=gone: self.drop(r, a))
+                    known.pop(gone)
+                for new in present - set(known):
+                    known[new] = 0
+                changes.append(lambda r=repo, s=root_sig or 0: self._set_folder(r, "", s))
+            for automation in sorted(set(known) - {""}):
+                if wanted is not None and automation not in wanted:
+                    continue
+                self._sync_folder(repo, root, automation, known[automation], now, reader, changes)
+        if changes:
+            with self.write():
+                for change in changes:
+                    change()
+        return [row[0] for row in self._errors(repos, wanted)]
+
+    def _errors(self, repos: Sequence[tuple[str, str]], wanted: set[str] | None) -> list[Any]:
+        rows = self.db.execute("SELECT error, repo, automation FROM entries WHERE error IS NOT NULL")
+        names = {r for r, _ in repos}
+        return [row for row in rows if row[1] in names and (wanted is None or row[2] in wanted)]
+
+    def _set_folder(self, repo: str, automation: str, sig: int) -> None:
+        self.db.execute("INSERT OR REPLACE INTO folders (repo, automation, sig) VALUES (?,?,?)",
+                        (repo, automation, sig))
+
+    def _sync_folder(self, repo: str, root: str, automation: str, known_sig: int, now: int,
+                     reader: Reader, changes: list[Callable[[], None]]) -> None:
+        folder = os.path.join(root, automation)
+        rows = self.db.execute(
+            "SELECT name, meta_file, sig FROM entries WHERE repo=? AND automation=?",
+            (repo, automation)).fetchall()
+        sig = _dir_sig(folder, now)
+        names = {row[0] for row in rows}
+        if sig is None or sig == -1 or sig != known_sig:
+            present = set(visible_dirs(folder))
+            for gone in names - present:
+                changes.append(lambda n=gone: self.drop(repo, automation, n))
+            for new in present - names:
+                rows.append((new, None, 0))
+            changes.append(lambda s=sig or 0: self._set_folder(repo, automation, s))
+        stat = os.stat
+        sep = os.sep
+        for name, meta_file, old in rows:
+            path = folder + sep + name
+            if meta_file is not None:
+                path += sep + meta_file
+            try:
+                st = stat(path)
+                cur = hash((st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino))
+                if cur == old:
+                    continue
+                if now - st.st_mtime_ns < RACY_NS:
+                    cur = -1
+            except OSError:
+                cur = -1
+            entry_dir = folder + sep + name
+            if not os.path.isdir(entry_dir):
+                changes.append(lambda n=name: self.drop(repo, automation, n))
+                continue
+            parsed = reader(repo, automation, name)
+            if parsed.meta_file is None and parsed.error is None:
+                # a folder without meta (yet): remember it by the folder's own signature
+                cur = _dir_sig(entry_dir, now) or -1
+            elif parsed.meta_file != meta_file:
+                cur = stat_sig(os.path.join(entry_dir, parsed.meta_file or ""), now) \
+                    if parsed.meta_file else -1
+            changes.append(lambda n=name, p=parsed, c=cur: self.put(repo, automation, n, p, c))
+
+    # -- queries ----------------------------------------------------------------------
+    def query(self, repos: Sequence[str], automation: str | None, name: str | None,
+              uid: str | None, tags: Sequence[str], no_tags: Sequence[str]) -> list[tuple[Any, ...]]:
+        sql = ["SELECT repo, automation, name, uid, meta_file, tags, meta FROM entries WHERE error IS NULL AND meta_file IS NOT NULL"]
+        args: list[Any] = []
+        sql.append(f"AND repo IN ({','.join('?' * len(repos))})")
+        args.extend(repos)
+        if automation is not None:
+            sql.append("AND automation=?")
+            args.append(automation)
+        if uid is not None:
+            sql.append("AND (uid=? OR name=?)")
+            args.extend([uid, uid])
+        elif name is not None:
+            sql.append("AND name GLOB ?")
+            args.append(name)
+        if tags:
+            sub = " INTERSECT ".join(["SELECT entry_id FROM tags WHERE tag=?"] * len(tags))
+            sql.append(f"AND id IN ({sub})")
+            args.extend(tags)
+        if no_tags:
+            sql.append(f"AND id NOT IN (SELECT entry_id FROM tags WHERE tag IN "
+                       f"({','.join('?' * len(no_tags))}))")
+            args.extend(no_tags)
+        return self.db.execute(" ".join(sql), args).fetchall()
+
+
+class _Tx:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -1,0 +1,134 @@
+"""The registry of repos: which folders hold entries, under which names.
+
+``$CK_HOME/repos.json`` lists the registered repos. Two are always there: ``builtin``
+(read-only, shipped inside the package) and ``local`` (the default target of writes,
+``$CK_HOME/repos/local``, created on first use). A repo folder may carry
+``ckrepo.yaml`` (``alias``, ``uid``); CK's ``.ckr.json`` and CM's ``cmr.yaml`` are
+read too, for legacy repos.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..errors import AlreadyExists, NotFound, RepoError, suggest
+from ..home import builtin_repo_dir
+from .cid import check_name, new_uid
+from .metaio import atomic_write_text
+
+REPO_META = "ckrepo.yaml"
+LEGACY_REPO_META = (".ckr.json", "cmr.yaml", "cmr.json")
+
+
+@dataclass
+class Repo:
+    name: str
+    path: str
+    url: str | None = None
+    managed: bool = False  # created or cloned by the tool: `rm repo` deletes its folder
+    readonly: bool = False
+    uid: str = field(default_factory=new_uid)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class RepoRegistry:
+    def __init__(self, home: str) -> None:
+        self.home = home
+        self.file = os.path.join(home, "repos.json")
+        self._repos: list[Repo] | None = None
+
+    # -- loading and saving -----------------------------------------------------------
+    def _load(self) -> list[Repo]:
+        if self._repos is None:
+            repos = [Repo("builtin", builtin_repo_dir(), readonly=True, uid="0000000000000001")]
+            try:
+                with open(self.file, encoding="utf-8") as fh:
+                    data = json.load(fh)
+                repos.extend(Repo(**item) for item in data.get("repos", []))
+            except FileNotFoundError:
+                pass
+            except (ValueError, TypeError) as exc:
+                raise RepoError(f"the repo registry {self.file} is broken: {exc}") from None
+            if not any(r.name == "local" for r in repos):
+                repos.insert(1, Repo("local", os.path.join(self.home, "repos", "local"),
+                                     managed=True, uid="0000000000000002"))
+            self._repos = repos
+        return self._repos
+
+    def reload(self) -> None:
+        self._repos = None
+
+    def _save(self, repos: list[Repo]) -> None:
+        os.makedirs(self.home, exist_ok=True)
+        data = {"repos": [r.to_dict() for r in repos if r.name != "builtin"]}
+        atomic_write_text(self.file, json.dumps(data, indent=2) + "\n")
+        self._repos = repos
+
+    def lock(self) -> Any:
+        from filelock import FileLock
+
+        os.makedirs(self.home, exist_ok=True)
+        return FileLock(self.file + ".lock", timeout=60)
+
+    # -- queries ----------------------------------------------------------------------
+    def all(self) -> list[Repo]:
+        return list(self._load())
+
+    def get(self, name: str) -> Repo:
+        for repo in self._load():
+            if repo.name == name or repo.uid == name:
+                return repo
+        names = [r.name for r in self._load()]
+        raise NotFound(f"repo {name!r} is not registered{suggest(name, names)}")
+
+    def writable_path(self, repo: Repo) -> str:
+        if repo.name == "local":
+            os.makedirs(repo.path, exist_ok=True)
+        return repo.path
+
+    # -- changes ----------------------------------------------------------------------
+    def register(self, repo: Repo) -> Repo:
+        check_name(repo.name, "repo name")
+        with self.lock():
+            self.reload()
+            repos = self._load()
+            for other in repos:
+                if other.name == repo.name:
+                    raise AlreadyExists(f"a repo named {repo.name!r} is registered already "
+                                        f"({other.path})")
+                if os.path.realpath(other.path) == os.path.realpath(repo.path):
+                    raise AlreadyExists(f"{repo.path} is registered already as repo {other.name!r}")
+            self._save(repos + [repo])
+        return repo
+
+    def unregister(self, name: str) -> Repo:
+        with self.lock():
+            self.reload()
+            repo = self.get(name)
+            if repo.name in ("builtin", "local"):
+                raise RepoError(f"the {repo.name!r} repo cannot be removed")
+            self._save([r for r in self._load() if r.name != repo.name])
+        return repo
+
+
+def read_repo_meta(path: str) -> dict[str, Any]:
+    """The repo's own description (ours or a legacy one), or {}."""
+    from .metaio import read_meta
+
+    for name in (REPO_META, *LEGACY_REPO_META):
+        candidate = os.path.join(path, name)
+        if os.path.isfile(candidate):
+            meta = read_meta(candidate)
+            if name == ".ckr.json":
+                inner = meta.get("dict", {})
+                return {"alias": meta.get("data_alias") or inner.get("alias"),
+                        "uid": meta.get("data_uid"), "legacy": "ck"}
+            if name.startswith("cmr"):
+                return {"alias": meta.get("alias"), "uid": meta.get("uid"), "legacy": "cm"}
+            return meta
+    return {}

@@ -1,0 +1,304 @@
+"""The component database: entries in repo folders, found through a self-healing index.
+
+Everything here works on plain folders; the index (``index.py``) is only a cache of them.
+Writes build the new state aside and rename it into place, so a reader never sees a
+half-written entry, and a crash leaves at most a stray ``.tmp-*`` folder, which
+:func:`visible_dirs` ignores.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import shutil
+import tempfile
+from typing import Any
+
+from ..errors import AlreadyExists, Ambiguous, InvalidInput, Locked, NotFound, ReadOnly
+from .cid import ArtifactRef, check_name, is_pattern, is_uid, new_uid
+from .index import Index, Parsed, stat_sig
+from .legacy import normalize_tags, read_entry
+from .metaio import merge, write_meta
+from .repos import Repo, RepoRegistry
+
+DEFAULT_META_FILE = "meta.yaml"
+LOCK_TIMEOUT = 30.0
+
+
+class Store:
+    def __init__(self, home: str) -> None:
+        self.home = home
+        self.repos = RepoRegistry(home)
+        self._index: Index | None = None
+        self.warnings: list[str] = []
+
+    @property
+    def index(self) -> Index:
+        if self._index is None:
+            self._index = Index(os.path.join(self.home, "index", "index.sqlite"))
+        return self._index
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+
+    # -- scope --------------------------------------------------------------------------
+    def scope(self, repo: str | None) -> list[Repo]:
+        repos = self.repos.all()
+        if repo is None:
+            return repos
+        if is_pattern(repo):
+            return [r for r in repos if fnmatch.fnmatchcase(r.name, repo)]
+        return [self.repos.get(repo)]
+
+    def sync(self, repos: list[Repo], automation: str | None) -> None:
+        by_name = {r.name: r for r in repos}
+
+        def reader(repo: str, auto: str, name: str) -> Parsed:
+            r = by_name[repo]
+            return read_entry(r.path, r.uid, auto, name)
+
+        pairs = [(r.name, r.path) for r in repos]
+        self.warnings = self.index.sync(pairs, None if automation is None else [automation], reader)
+
+    # -- reads --------------------------------------------------------------------------
+    def find(self, automation: str | None, ref: ArtifactRef, tags: list[str] | None = None,
+             no_tags: list[str] | None = None, meta: dict[str, Any] | None = None,
+             with_meta: bool = False) -> list[dict[str, Any]]:
+        repos = self.scope(ref.repo)
+        self.sync(repos, automation)
+        rows = self.index.query([r.name for r in repos], automation, ref.name, ref.uid,
+                                tags or [], no_tags or [])
+        paths = {r.name: r.path for r in repos}
+        order = {r.name: i for i, r in enumerate(repos)}
+        want = _leaves(meta) if meta else None
+        out = []
+        for repo, auto, name, uid, meta_file, tag_text, meta_json in rows:
+            entry_meta = None
+            if want is not None or with_meta:
+                entry_meta = json.loads(meta_json) if meta_json else {}
+                if want is not None and not _matches(entry_meta, want):
+                    continue
+            item: dict[str, Any] = {
+                "automation": auto, "name": name, "uid": uid, "repo": repo,
+                "path": os.path.join(paths[repo], auto, name),
+                "tags": tag_text.split(",") if tag_text else [],
+            }
+            if with_meta:
+                item["meta"] = entry_meta
+                item["meta_file"] = meta_file
+            out.append(item)
+        out.sort(key=lambda e: (order[e["repo"]], e["automation"], e["name"]))
+        return out
+
+    def load(self, automation: str, ref: ArtifactRef) -> dict[str, Any]:
+        """Exactly one entry, with its meta (read from the file, not the index)."""
+        if ref.name is None:
+            raise InvalidInput(f"name the {automation} entry to load (AUTOMATION:NAME)")
+        found = self.find(automation, ref, with_meta=True)
+        if not found:
+            raise NotFound(f"{automation} entry {ref} not found")
+        if len(found) > 1:
+            names = ", ".join(f"{e['repo']}:{e['name']}" for e in found[:5])
+            raise Ambiguous(f"{automation} entry {ref} matches {len(found)} entries ({names}); "
+                            "qualify it as REPO:NAME or use its UID")
+        return found[0]
+
+    # -- writes ---------------------------------------------------------------------------
+    def _writable(self, repo_name: str | None) -> Repo:
+        repo = self.repos.get(repo_name or "local")
+        if repo.readonly:
+            raise ReadOnly(f"repo {repo.name!r} is read-only; write to another repo (e.g. local:NAME)")
+        self.repos.writable_path(repo)
+        return repo
+
+    def _lock(self, repo: Repo, automation: str, name: str) -> Any:
+        from filelock import FileLock, Timeout
+
+        folder = os.path.join(self.home, "locks")
+        os.makedirs(folder, exist_ok=True)
+        lock = FileLock(os.path.join(folder, f"{repo.uid}.{automation}.{name}.lock"),
+                        timeout=LOCK_TIMEOUT)
+
+        class _Guard:
+            def __enter__(self) -> None:
+                try:
+                    lock.acquire()
+                except Timeout:
+                    raise Locked(f"{automation} entry {repo.name}:{name} is locked by another "
+                                 f"process (waited {LOCK_TIMEOUT:.0f} s)") from None
+
+            def __exit__(self, *_: Any) -> None:
+                lock.release()
+
+        return _Guard()
+
+    def _index_put(self, repo: Repo, automation: str, name: str, meta_file: str,
+                   meta: dict[str, Any]) -> None:
+        path = os.path.join(repo.path, automation, name, meta_file)
+        import time
+
+        parsed = Parsed(uid=meta["uid"], meta_file=meta_file, tags=normalize_tags(meta.get("tags")),
+                        meta=meta)
+        with self.index.write():
+            self.index.put(repo.name, automation, name, parsed, stat_sig(path, time.time_ns()))
+
+    def add(self, automation: str, ref: ArtifactRef, meta: dict[str, Any] | None = None,
+            tags: list[str] | None = None, uid: str | None = None,
+            meta_file: str = DEFAULT_META_FILE) -> dict[str, Any]:
+        check_name(automation, "automation name")
+        if ref.name is not None and is_pattern(ref.name):
+            raise InvalidInput(f"cannot add {ref.name!r}: wildcards are for finding, not naming")
+        if uid is not None and not is_uid(uid):
+            raise InvalidInput(f"the uid {uid!r} is not 16 lowercase hex digits")
+        uid = uid or new_uid()
+        name = check_name(ref.name or uid)
+        repo = self._writable(ref.repo)
+        if self.index.query([r.name for r in self.repos.all()], None, None, uid, [], []):
+            raise AlreadyExists(f"an entry with uid {uid} exists already")
+        body = dict(meta or {})
+        body.update({"uid": uid, "alias": name, "automation": automation,
+                     "tags": normalize_tags(tags if tags is not None else body.get("tags"))})
+        folder = os.path.join(repo.path, automation)
+        target = os.path.join(folder, name)
+        if os.path.lexists(target):
+            raise AlreadyExists(f"{automation} entry {repo.name}:{name} exists already")
+        os.makedirs(folder, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=".tmp-", dir=folder)
+        try:
+            write_meta(os.path.join(tmp, meta_file), body)
+            _rename_dir(tmp, target, f"{automation} entry {repo.name}:{name}")
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self._index_put(repo, automation, name, meta_file, body)
+        return {"automation": automation, "name": name, "uid": uid, "repo": repo.name,
+                "path": target, "tags": body["tags"], "meta": body}
+
+    def update(self, automation: str, ref: ArtifactRef, meta: dict[str, Any] | None = None,
+               tags: list[str] | None = None, replace: bool = False) -> dict[str, Any]:
+        entry = self.load(automation, ref)
+        repo = self._writable(entry["repo"])
+        with self._lock(repo, automation, entry["name"]):
+            entry = self.load(automation, ArtifactRef(repo.name, entry["name"]))
+            old = entry["meta"]
+            new = dict(meta or {}) if replace else merge(old, meta or {})
+            for key in ("uid", "alias", "automation"):
+                if key in old:
+                    new[key] = old[key]
+            new["tags"] = normalize_tags(tags if tags is not None else new.get("tags"))
+            write_meta(os.path.join(entry["path"], entry["meta_file"]), new)
+            self._index_put(repo, automation, entry["name"], entry["meta_file"], new)
+        entry.update(meta=new, tags=new["tags"])
+        return entry
+
+    def remove(self, automation: str, ref: ArtifactRef, force: bool = False) -> list[dict[str, Any]]:
+        if ref.name is None and not force:
+            raise InvalidInput(f"name the {automation} entries to remove, or pass --force to "
+                               "remove all of them")
+        found = self.find(automation, ref)
+        if not found:
+            raise NotFound(f"{automation} entry {ref} not found")
+        if len(found) > 1 and not force:
+            raise InvalidInput(f"{ref} matches {len(found)} {automation} entries; pass --force "
+                               "to remove them all")
+        for entry in found:
+            repo = self._writable(entry["repo"])
+            with self._lock(repo, automation, entry["name"]):
+                _delete_dir(entry["path"])
+                with self.index.write():
+                    self.index.drop(repo.name, automation, entry["name"])
+        return found
+
+    def copy(self, automation: str, ref: ArtifactRef, target: ArtifactRef,
+             move: bool = False) -> dict[str, Any]:
+        entry = self.load(automation, ref)
+        src_repo = self.repos.get(entry["repo"])
+        dst_repo = self._writable(target.repo or (entry["repo"] if move else None))
+        if move:
+            self._writable(src_repo.name)
+        name = check_name(target.name or entry["name"])
+        dst_folder = os.path.join(dst_repo.path, automation)
+        dst = os.path.join(dst_folder, name)
+        if os.path.lexists(dst):
+            raise AlreadyExists(f"{automation} entry {dst_repo.name}:{name} exists already")
+        meta = dict(entry["meta"])
+        meta["alias"] = name
+        if not move:
+            meta["uid"] = new_uid()
+        meta_file = entry["meta_file"]
+        os.makedirs(dst_folder, exist_ok=True)
+        with self._lock(src_repo, automation, entry["name"]):
+            if move and src_repo.name == dst_repo.name:
+                write_meta(os.path.join(entry["path"], meta_file), meta)
+                _rename_dir(entry["path"], dst, f"{automation} entry {dst_repo.name}:{name}")
+            else:
+                tmp = tempfile.mkdtemp(prefix=".tmp-", dir=dst_folder)
+                try:
+                    shutil.copytree(entry["path"], tmp, symlinks=True, dirs_exist_ok=True)
+                    write_meta(os.path.join(tmp, meta_file), meta)
+                    _rename_dir(tmp, dst, f"{automation} entry {dst_repo.name}:{name}")
+                except BaseException:
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    raise
+                if move:
+                    _delete_dir(entry["path"])
+            if move:
+                with self.index.write():
+                    self.index.drop(src_repo.name, automation, entry["name"])
+        self._index_put(dst_repo, automation, name, meta_file, meta)
+        return {"automation": automation, "name": name, "uid": meta["uid"],
+                "repo": dst_repo.name, "path": dst, "tags": normalize_tags(meta.get("tags")),
+                "meta": meta, "source": {k: entry[k] for k in ("repo", "name", "uid", "path")}}
+
+
+def _rename_dir(src: str, dst: str, what: str) -> None:
+    try:
+        os.rename(src, dst)
+    except OSError as exc:
+        if os.path.lexists(dst):
+            raise AlreadyExists(f"{what} exists already") from None
+        raise InvalidInput(f"cannot create {what}: {exc.strerror}") from None
+
+
+def _delete_dir(path: str) -> None:
+    """Make the folder vanish at once (rename aside), then delete it."""
+    parent, name = os.path.split(path)
+    trash = os.path.join(parent, f".tmp-rm-{name}-{new_uid()}")
+    os.rename(path, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _leaves(tree: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    out: list[tuple[tuple[str, ...], Any]] = []
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            out.extend(_leaves(value, prefix + (key,)))
+        else:
+            out.append((prefix + (key,), value))
+    return out
+
+
+def _same(have: Any, want: Any) -> bool:
+    if isinstance(have, list):
+        wanted = want if isinstance(want, list) else [want]
+        return all(any(_same(h, w) for h in have) for w in wanted)
+    if isinstance(want, str) and not isinstance(have, str):
+        if isinstance(have, bool):
+            return want.lower() in (("true", "yes", "1") if have else ("false", "no", "0"))
+        return have is not None and str(have) == want
+    return bool(have == want)
+
+
+def _matches(meta: dict[str, Any], want: list[tuple[tuple[str, ...], Any]]) -> bool:
+    for path, value in want:
+        node: Any = meta
+        for key in path:
+            if not isinstance(node, dict) or key not in node:
+                return False
+            node = node[key]
+        if not _same(node, value):
+            return False
+    return True
