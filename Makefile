@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: venv
-	$(PY) bench/../demo/tour.py
+	$(PY) demo/tour.py
 
 test: venv
 	$(PY) -m pytest --cov --cov-report=term tests

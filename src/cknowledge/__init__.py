@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 __all__ = ["__version__", "access", "Automation", "action", "Kernel"]
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .kernel.automation import Automation, action
     from .kernel.kernel import Kernel
 

@@ -7,14 +7,16 @@ requests reuse the open index.
 from __future__ import annotations
 
 import os
-import threading
-from typing import Any
+import _thread
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
 from .errors import CKError
 from .home import home_dir
 
 _kernels: dict[str, Any] = {}
-_lock = threading.RLock()
+_lock = _thread.RLock()
 
 
 def kernel_for(home: str | None = None) -> Any:
@@ -24,6 +26,10 @@ def kernel_for(home: str | None = None) -> Any:
     with _lock:
         kernel = _kernels.get(path)
         if kernel is None or not os.path.isdir(path):
+            if not _kernels:
+                import atexit
+
+                atexit.register(reset)
             kernel = _kernels[path] = Kernel(path)
         return kernel
 

@@ -23,7 +23,9 @@ code and one ``ck: error:`` line, the REST layer into an HTTP status.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
 
 class CKError(Exception):

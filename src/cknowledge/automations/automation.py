@@ -7,7 +7,9 @@ entry; from then on ``ck ACTION NAME`` calls its actions.
 from __future__ import annotations
 
 import os
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
 from ..kernel.automation import Automation, action
 from ..store.metaio import atomic_write_text

@@ -7,7 +7,9 @@ import os
 import re
 import shutil
 import subprocess
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
 from ..errors import InvalidInput, NotFound, RepoError
 from ..kernel.automation import Automation, action
@@ -88,22 +90,7 @@ class RepoAutomation(Automation):
                     return dict(self._info(known), updated=True)
                 return dict(self._info(known), updated=False)
         if is_url(source):
-            repo_name = check_name(name or _name_from(source), "repo name")
-            folder = os.path.join(self.kernel.home, "repos", repo_name)
-            if os.path.exists(folder):
-                raise RepoError(f"cannot clone into {folder}: it exists already")
-            os.makedirs(os.path.dirname(folder), exist_ok=True)
-            _git(["clone", "--quiet", source, folder])
-            if checkout:
-                _git(["checkout", "--quiet", checkout], cwd=folder)
-            meta = read_repo_meta(folder)
-            new = Repo(repo_name, folder, url=source, managed=True,
-                       uid=str(meta.get("uid") or new_uid()))
-            try:
-                return self._info(self.store.repos.register(new))
-            except Exception:
-                shutil.rmtree(folder, ignore_errors=True)
-                raise
+            return self._clone(source, name, checkout)
         folder = os.path.abspath(os.path.expanduser(source))
         if not os.path.isdir(folder):
             raise NotFound(f"{source} is neither a folder nor a git URL")
@@ -114,6 +101,34 @@ class RepoAutomation(Automation):
         new = Repo(repo_name, folder, managed=False,
                    uid=uid if isinstance(uid, str) and uid else new_uid())
         return self._info(self.store.repos.register(new))
+
+    def _clone(self, source: str, name: str | None, checkout: str | None) -> dict[str, Any]:
+        """Clone aside, name the repo (--name, else its ckrepo.yaml alias, else the URL),
+        then move it into place; a failure leaves nothing behind."""
+        parent = os.path.join(self.kernel.home, "repos")
+        os.makedirs(parent, exist_ok=True)
+        stage = os.path.join(parent, f".tmp-clone-{new_uid()}")
+        try:
+            _git(["clone", "--quiet", source, stage])
+            if checkout:
+                _git(["checkout", "--quiet", checkout], cwd=stage)
+            meta = read_repo_meta(stage)
+            repo_name = check_name(name or str(meta.get("alias") or "") or _name_from(source),
+                                   "repo name")
+            folder = os.path.join(parent, repo_name)
+            if os.path.exists(folder):
+                raise RepoError(f"cannot clone into {folder}: it exists already")
+            os.rename(stage, folder)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        new = Repo(repo_name, folder, url=source, managed=True,
+                   uid=str(meta.get("uid") or new_uid()))
+        try:
+            return self._info(self.store.repos.register(new))
+        except Exception:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
 
     @action(writes=False, aliases=("search",))
     def find(self, artifact: str | None = None, tags: list[str] | None = None,

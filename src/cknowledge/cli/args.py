@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
 CLI_FLAGS = {"json", "debug", "quiet", "help"}
 LIST_KEYS = {"tags", "no_tags"}
@@ -40,6 +41,8 @@ def read_input_file(path: str) -> dict[str, Any]:
 
             data = yaml.safe_load(text)
         else:
+            import json
+
             data = json.loads(text)
     except Exception as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
@@ -64,13 +67,16 @@ def parse_argv(argv: list[str]) -> tuple[dict[str, Any], dict[str, bool]]:
             flags["help"] = True
         elif arg.startswith("--"):
             key, eq, value = arg[2:].partition("=")
-            key = key.replace("-", "_")
+            head, dot, tail = key.partition(".")
+            key = head.replace("-", "_") + dot + tail  # input names use _, meta keys stay
             if not key or key.startswith(".") or key.endswith(".") or ".." in key:
                 raise UsageError(f"cannot read the option {arg!r}")
             if key in CLI_FLAGS and not eq:
                 flags[key] = True
                 continue
             set_dotted(request, key, value if eq else True)
+        elif arg.startswith("-") and len(arg) > 1 and not arg[1].isdigit():
+            set_dotted(request, "no_tags", arg[1:])  # `ck find dataset -raw`: exclude a tag
         elif arg.startswith("@") and len(arg) > 1:
             for k, v in read_input_file(arg[1:]).items():
                 request[k] = v

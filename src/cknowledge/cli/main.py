@@ -6,10 +6,11 @@ This is the only place where exceptions become exit codes. Start-up stays light:
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
 from .args import UsageError, parse_argv
 
@@ -56,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     for warning in result.get("warnings", []):
         sys.stderr.write(f"{PROG}: warning: {warning}\n")
     if flags["json"]:
+        import json
+
         _emit(json.dumps(result, indent=2, default=str))
     else:
         from .render import render
@@ -79,7 +82,9 @@ def _help_topic(request: dict[str, Any], flags: dict[str, bool]) -> str | None:
 def _run(request: dict[str, Any]) -> dict[str, Any]:
     from ..api import kernel_for
 
-    return kernel_for(os.environ.get("CK_HOME")).call(request)  # type: ignore[no-any-return]
+    kernel = kernel_for(os.environ.get("CK_HOME"))
+    kernel.store.start_service = True
+    return kernel.call(request)  # type: ignore[no-any-return]
 
 
 def _fail(exc: Exception, debug: bool) -> int:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
 
 def _cid(entry: dict[str, Any]) -> str:
@@ -14,6 +16,8 @@ def render(request: dict[str, Any], result: dict[str, Any]) -> str:
     action = request.get("action")
     if action == "help":
         return render_help(result)
+    if action == "export" and "file" in result:
+        return f"exported {result.get('count', 0)} entries to {result['file']}"
     if "list" in result and isinstance(result["list"], list):
         items = result["list"]
         if action in ("rm",):

@@ -11,9 +11,10 @@ ren, cp, mv, find (alias search) and list.
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from collections.abc import Callable
+    from typing import Any, ClassVar
 
 from ..errors import InvalidInput
 from ..store.cid import ArtifactRef, parse_artifact
@@ -22,15 +23,12 @@ from ..store.legacy import normalize_tags
 if TYPE_CHECKING:
     from .kernel import Kernel
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def action(func: F | None = None, *, writes: bool = True, aliases: tuple[str, ...] = (),
+def action(func: Callable[..., Any] | None = None, *, writes: bool = True, aliases: tuple[str, ...] = (),
            name: str | None = None) -> Any:
     """Mark a method as an action. ``writes=False`` lets REST call it without a token;
     ``name`` gives the action a name that is not a valid method name (``import``)."""
 
-    def mark(f: F) -> F:
+    def mark(f: Callable[..., Any]) -> Callable[..., Any]:
         f.__ck_action__ = {"writes": writes, "aliases": aliases,  # type: ignore[attr-defined]
                            "name": name}
         return f
@@ -55,7 +53,7 @@ class Automation:
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = "entries of this kind"
-    meta_file: ClassVar[str] = "meta.yaml"
+    meta_file: ClassVar[str] = "meta.json"
 
     def __init__(self, kernel: Kernel, name: str | None = None) -> None:
         self.kernel = kernel
@@ -136,22 +134,18 @@ class Automation:
         return self.store.copy(self.name, parse_artifact(artifact), parse_artifact(target),
                                move=True)
 
-    @action(writes=False, aliases=("search",))
+    @action(writes=False, aliases=("search", "list"))
     def find(self, artifact: str | None = None, tags: list[str] | None = None,
              no_tags: list[str] | None = None, meta: dict[str, Any] | None = None,
              repo: str | None = None, with_meta: bool = False) -> dict[str, Any]:
-        """Find entries by name pattern, --tags=a,b,-c (AND, - excludes), --meta.KEY=VALUE."""
+        """Find entries by name pattern, --tags=a,b,-c (AND, - excludes), --meta.KEY=VALUE
+        (also called as search and list)."""
         include, exclude = split_tags(tags, no_tags)
         ref = _with_repo(parse_artifact(artifact), repo)
         found = self.store.find(self.name, ref, include, exclude, meta, with_meta=with_meta)
         for entry in found:
             entry.pop("meta_file", None)
         return {"list": found}
-
-    @action(writes=False)
-    def list(self, artifact: str | None = None, repo: str | None = None) -> dict[str, Any]:
-        """List entries (optionally by name pattern or repo)."""
-        return self.find(artifact=artifact, repo=repo)
 
     @action
     def export(self, file: str, artifact: str | None = None, tags: list[str] | None = None,
@@ -169,7 +163,10 @@ class Automation:
     # -- introspection ---------------------------------------------------------------------
     @classmethod
     def actions(cls) -> dict[str, Callable[..., Any]]:
-        """Action name → function, aliases included."""
+        """Action name → function, aliases included (computed once per class)."""
+        cached = cls.__dict__.get("_ck_actions")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
         out: dict[str, Callable[..., Any]] = {}
         for klass in reversed(cls.__mro__):
             for attr, value in vars(klass).items():
@@ -179,11 +176,16 @@ class Automation:
                 out[marker["name"] or attr] = value
                 for alias in marker["aliases"]:
                     out[alias] = value
+        cls._ck_actions = out  # type: ignore[attr-defined]
         return out
 
     @classmethod
     def describe(cls) -> dict[str, Any]:
         """Actions with their summaries and inputs, for ``ck help`` and OpenAPI."""
+        import inspect
+
+        from .kernel import annotation_text
+
         result: dict[str, Any] = {}
         for name, func in sorted(cls.actions().items()):
             doc = inspect.getdoc(func) or ""
@@ -191,7 +193,7 @@ class Automation:
             for param in inspect.signature(func).parameters.values():
                 if param.name == "self" or param.kind is param.VAR_KEYWORD:
                     continue
-                inputs.append({"name": param.name, "type": str(param.annotation),
+                inputs.append({"name": param.name, "type": annotation_text(param.annotation),
                                "required": param.default is param.empty,
                                "default": None if param.default is param.empty else param.default})
             result[name] = {"summary": doc.splitlines()[0] if doc else "", "inputs": inputs,

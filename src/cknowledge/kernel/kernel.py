@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import inspect
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
 from ..errors import InvalidInput, UnknownAction, UnknownAutomation, suggest
 from ..home import home_dir
@@ -81,6 +82,7 @@ class Kernel:
         inputs = {k: v for k, v in request.items() if k not in RESERVED_KEYS}
         bound = bind_inputs(func, inputs, auto_name, action)
         instance = cls(self, auto_name)
+        self.store.warnings = []
         result = func(instance, **bound)
         if result is None:
             result = {}
@@ -90,10 +92,55 @@ class Kernel:
         return result
 
 
+def annotation_text(ann: Any) -> str:
+    """``int`` and ``"int"`` alike → ``"int"`` (modules may or may not use string annotations)."""
+    if isinstance(ann, str):
+        return ann
+    if isinstance(ann, type) and not getattr(ann, "__args__", None):
+        return ann.__name__
+    return str(ann).replace("typing.", "")
+
+
+class _Param:
+    """What the kernel needs of one parameter (read from the code object: no ``inspect``)."""
+
+    __slots__ = ("name", "annotation", "required", "var_keyword")
+
+    def __init__(self, name: str, annotation: str, required: bool, var_keyword: bool) -> None:
+        self.name, self.annotation = name, annotation
+        self.required, self.var_keyword = required, var_keyword
+
+
+_SIGNATURES: dict[Any, dict[str, _Param]] = {}
+
+
+def parameters(func: Any) -> dict[str, _Param]:
+    params = _SIGNATURES.get(func)
+    if params is None:
+        code = func.__code__
+        names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+        defaults = func.__defaults__ or ()
+        kwdefaults = func.__kwdefaults__ or {}
+        first_default = code.co_argcount - len(defaults)
+        annotations = getattr(func, "__annotations__", {})
+        params = {}
+        for i, name in enumerate(names):
+            if name == "self":
+                continue
+            has_default = (i >= first_default if i < code.co_argcount else name in kwdefaults)
+            params[name] = _Param(name, annotation_text(annotations.get(name, "Any")),
+                                  not has_default, False)
+        if code.co_flags & 0x08:  # CO_VARKEYWORDS
+            extra = code.co_varnames[len(names) + (1 if code.co_flags & 0x04 else 0)]
+            params[extra] = _Param(extra, "Any", False, True)
+        _SIGNATURES[func] = params
+    return params
+
+
 def bind_inputs(func: Any, inputs: dict[str, Any], automation: str, action: str) -> dict[str, Any]:
     """Match request keys to the action's parameters, converting CLI strings by annotation."""
-    params = {p.name: p for p in inspect.signature(func).parameters.values() if p.name != "self"}
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    params = parameters(func)
+    takes_any = any(p.var_keyword for p in params.values())
     extra = inputs.pop("artifacts", None)
     if extra:
         extra = extra if isinstance(extra, list) else [extra]
@@ -106,17 +153,16 @@ def bind_inputs(func: Any, inputs: dict[str, Any], automation: str, action: str)
     bound: dict[str, Any] = {}
     for key, value in inputs.items():
         param = params.get(key)
-        if param is None or param.kind is param.VAR_KEYWORD:
+        if param is None or param.var_keyword:
             if takes_any:
                 bound[key] = value
                 continue
-            valid = [p for p, v in params.items() if v.kind is not v.VAR_KEYWORD]
+            valid = [p for p, v in params.items() if not v.var_keyword]
             raise InvalidInput(f"'{action} {automation}' has no input {key!r}"
                                f"{suggest(key, valid)}; its inputs: {', '.join(valid) or 'none'}")
         bound[key] = convert(value, str(param.annotation), key)
     for name, param in params.items():
-        if param.default is param.empty and param.kind not in (param.VAR_KEYWORD, param.VAR_POSITIONAL) \
-                and name not in bound:
+        if param.required and not param.var_keyword and name not in bound:
             raise InvalidInput(f"'{action} {automation}' needs the input {name!r}")
     return bound
 
@@ -141,10 +187,10 @@ def convert(value: Any, annotation: str, key: str) -> Any:
             if text in _FALSE:
                 return False
             raise ValueError
-        if base == "int" and not isinstance(value, bool):
-            return int(value)
-        if base == "float" and not isinstance(value, bool):
-            return float(value)
+        if base in ("int", "float"):
+            if isinstance(value, bool) or isinstance(value, (list, dict)):
+                raise ValueError
+            return int(value) if base == "int" else float(value)
         if base.startswith("list"):
             if isinstance(value, str):
                 return [v.strip() for v in value.split(",") if v.strip()]

@@ -10,10 +10,11 @@ name (``PluginError``) and never stops the others from working.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
 from ..errors import PluginError
 
@@ -75,6 +76,8 @@ def load_repo_automation(name: str, entry: dict[str, Any]) -> type[Automation]:
     module_file = os.path.join(entry["path"], str(meta.get("module", "automation.py")))
     if not os.path.isfile(module_file):
         raise PluginError(f"automation {name!r}: module file {module_file} is missing")
+    import importlib.util
+
     mod_name = f"cknowledge_repo_automations.{entry['uid']}"
     try:
         spec = importlib.util.spec_from_file_location(mod_name, module_file)

@@ -17,7 +17,7 @@ import tempfile
 import zipfile
 from typing import Any
 
-from ..errors import AlreadyExists, ArchiveError, InvalidInput, NotFound, UnsafeName
+from ..errors import AlreadyExists, Ambiguous, ArchiveError, InvalidInput, NotFound, UnsafeName
 from .cid import ArtifactRef, check_name
 from .index import Parsed
 from .legacy import read_entry
@@ -37,6 +37,13 @@ def export_entries(entries: list[dict[str, Any]], file: str) -> dict[str, Any]:
     kind = _kind(file)
     if not entries:
         raise NotFound("nothing to export: no entry matched")
+    seen: dict[tuple[str, str], str] = {}
+    for e in entries:
+        key = (e["automation"], e["name"])
+        if key in seen:
+            raise Ambiguous(f"{e['automation']} entries named {e['name']!r} exist in repos "
+                            f"{seen[key]!r} and {e['repo']!r}; export one repo at a time (--repo)")
+        seen[key] = e["repo"]
     manifest = {"format": 1, "entries": [
         {k: e[k] for k in ("automation", "name", "uid", "repo", "tags")} for e in entries]}
     folder = os.path.dirname(os.path.abspath(file))
@@ -142,6 +149,15 @@ def import_archive(store: Any, file: str, repo: str | None = None,
     stage = tempfile.mkdtemp(prefix=".tmp-import-", dir=target.path)
     try:
         _extract(file, members, stage)
+        for auto, name in entries:
+            uid = read_entry(stage, target.uid, auto, name).uid
+            for other in store.find(None, ArtifactRef(None, uid)):
+                same_place = (other["repo"], other["automation"], other["name"]) == \
+                    (target.name, auto, name)
+                if other["uid"] == uid and not (overwrite and same_place):
+                    raise AlreadyExists(
+                        f"{auto} entry {name!r} in the archive has uid {uid}, which "
+                        f"{other['automation']}:{other['repo']}:{other['name']} has already")
         done = []
         for auto, name in entries:
             folder = os.path.join(target.path, auto)

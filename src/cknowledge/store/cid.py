@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
-from dataclasses import dataclass
+from collections import namedtuple
 
 from ..errors import InvalidInput, UnsafeName
 
@@ -21,7 +20,7 @@ _RESERVED = {".", "..", ".ck", ".cm", ".git"}
 
 def new_uid() -> str:
     """A fresh random 16-hex UID."""
-    return secrets.token_hex(8)
+    return os.urandom(8).hex()
 
 
 def is_uid(text: str) -> bool:
@@ -47,12 +46,12 @@ def check_name(name: str, what: str = "name") -> str:
     return name
 
 
-@dataclass(frozen=True)
-class ArtifactRef:
+class ArtifactRef(namedtuple("ArtifactRef", "repo name", defaults=(None, None))):
     """A reference to entries: optional repo, name or UID or pattern (None = all)."""
 
-    repo: str | None = None
-    name: str | None = None
+    __slots__ = ()
+    repo: str | None
+    name: str | None
 
     @property
     def is_pattern(self) -> bool:

@@ -15,16 +15,16 @@ unknown, so an edit within the file system's timestamp granularity is not missed
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
-SCHEMA_VERSION = 3
-RACY_NS = 100_000_000  # 100 ms
+SCHEMA_VERSION = 4
+RACY_NS = 20_000_000  # 20 ms: above the timestamp tick of common file systems
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS entries (
     UNIQUE (repo, automation, name)
 );
 CREATE INDEX IF NOT EXISTS entries_uid ON entries(uid);
-CREATE INDEX IF NOT EXISTS entries_name ON entries(automation, name);
+CREATE INDEX IF NOT EXISTS entries_name ON entries(name);
 CREATE TABLE IF NOT EXISTS tags (
     tag TEXT NOT NULL, entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
     PRIMARY KEY (tag, entry_id)
@@ -50,15 +50,14 @@ CREATE TABLE IF NOT EXISTS folders (
 Reader = Callable[[str, str, str], "Parsed"]
 
 
-@dataclass
 class Parsed:
     """What the scan stores for one entry folder."""
 
-    uid: str
-    meta_file: str | None
-    tags: list[str]
-    meta: dict[str, Any] | None
-    error: str | None = None
+    __slots__ = ("uid", "meta_file", "tags", "meta", "error")
+
+    def __init__(self, uid: str, meta_file: str | None, tags: list[str],
+                 meta: dict[str, Any] | None, error: str | None = None) -> None:
+        self.uid, self.meta_file, self.tags, self.meta, self.error = uid, meta_file, tags, meta, error
 
 
 def stat_sig(path: str, now_ns: int | None = None) -> int:
@@ -94,7 +93,20 @@ class Index:
     def __init__(self, path: str) -> None:
         self.path = path
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        self.db = sqlite3.connect(path, timeout=120, isolation_level=None)
+        try:
+            self._open()
+        except sqlite3.DatabaseError:
+            # The index is only a cache of the folders: a damaged file is rebuilt.
+            self.db.close()
+            for suffix in ("", "-wal", "-shm"):
+                try:
+                    os.unlink(path + suffix)
+                except FileNotFoundError:
+                    pass
+            self._open()
+
+    def _open(self) -> None:
+        self.db = sqlite3.connect(self.path, timeout=120, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
@@ -120,6 +132,8 @@ class Index:
 
     # -- writes ---------------------------------------------------------------------
     def put(self, repo: str, automation: str, name: str, parsed: Parsed, sig: int) -> None:
+        import json
+
         db = self.db
         db.execute("DELETE FROM entries WHERE repo=? AND automation=? AND name=?",
                    (repo, automation, name))
@@ -127,7 +141,7 @@ class Index:
             "INSERT INTO entries (repo, automation, name, uid, meta_file, sig, tags, meta, error)"
             " VALUES (?,?,?,?,?,?,?,?,?)",
             (repo, automation, name, parsed.uid, parsed.meta_file, sig,
-             ",".join(parsed.tags), None if parsed.meta is None else json.dumps(parsed.meta),
+             ",".join(parsed.tags), None if parsed.meta is None else json.dumps(parsed.meta, default=str),
              parsed.error),
         )
         entry_id = cur.lastrowid
@@ -148,32 +162,67 @@ class Index:
 
     # -- the scan -------------------------------------------------------------------
     def sync(self, repos: Sequence[tuple[str, str]], automations: Iterable[str] | None,
-             reader: Reader) -> list[str]:
-        """Bring the index in line with the folders; return warnings about broken meta."""
+             reader: Reader, watcher: Any = None) -> list[str]:
+        """Bring the index in line with the folders; return warnings about broken meta.
+
+        With a ``watcher`` (see ``watch.py``), folders it already covers are checked
+        only where it saw changes; the others are scanned fully after being watched."""
         now = time.time_ns()
         wanted = None if automations is None else set(automations)
         changes: list[Callable[[], None]] = []
+        dirty: set[tuple[str, ...]] = set()
+        if watcher is not None:
+            watcher.drain()
+            dirty, watcher.dirty = watcher.dirty, set()
         for repo, root in repos:
             known = dict(self.db.execute(
                 "SELECT automation, sig FROM folders WHERE repo=?", (repo,)).fetchall())
-            root_sig = _dir_sig(root, now)
-            if root_sig is None or root_sig == -1 or known.get("") != root_sig:
-                present = set(visible_dirs(root))
-                for gone in set(known) - present - {""}:
-                    changes.append(lambda r=repo, a=gone: self.drop(r, a))
-                    known.pop(gone)
-                for new in present - set(known):
-                    known[new] = 0
-                changes.append(lambda r=repo, s=root_sig or 0: self._set_folder(r, "", s))
+            watched_root = watcher is not None and repo in watcher.roots
+            if watcher is not None and not watched_root:
+                watcher.watch(root, (repo,))
+                watcher.roots.add(repo)
+            if not watched_root or (repo,) in dirty:
+                root_sig = _dir_sig(root, now)
+                if root_sig is None or root_sig == -1 or known.get("") != root_sig:
+                    present = set(visible_dirs(root))
+                    for gone in set(known) - present - {""}:
+                        changes.append(lambda r=repo, a=gone: self.drop(r, a))
+                        known.pop(gone)
+                        if watcher is not None:
+                            watcher.covered.discard((repo, gone))
+                    for new in present - set(known):
+                        known[new] = 0
+                        changes.append(lambda r=repo, a=new: self._set_folder(r, a, 0))
+                    changes.append(lambda r=repo, s=root_sig or 0: self._set_folder(r, "", s))
             for automation in sorted(set(known) - {""}):
                 if wanted is not None and automation not in wanted:
                     continue
-                self._sync_folder(repo, root, automation, known[automation], now, reader, changes)
+                only: set[str] | None = None
+                folder_dirty = True
+                if watcher is not None:
+                    if (repo, automation) in watcher.covered:
+                        folder_dirty = (repo, automation) in dirty
+                        only = {k[2] for k in dirty if len(k) == 3 and k[0] == repo
+                                and k[1] == automation}
+                        if not folder_dirty and not only:
+                            continue
+                    else:
+                        self._watch_folder(watcher, repo, root, automation)
+                self._sync_folder(repo, root, automation, known[automation], now, reader,
+                                  changes, only, folder_dirty, watcher)
         if changes:
             with self.write():
                 for change in changes:
                     change()
         return [row[0] for row in self._errors(repos, wanted)]
+
+    def _watch_folder(self, watcher: Any, repo: str, root: str, automation: str) -> None:
+        """Watch a folder and its entries before it is scanned in full."""
+        folder = os.path.join(root, automation)
+        watcher.watch(folder, (repo, automation))
+        for name in visible_dirs(folder):
+            watcher.watch_entry(os.path.join(folder, name), (repo, automation, name))
+        watcher.covered.add((repo, automation))
 
     def _errors(self, repos: Sequence[tuple[str, str]], wanted: set[str] | None) -> list[Any]:
         rows = self.db.execute("SELECT error, repo, automation FROM entries WHERE error IS NOT NULL")
@@ -185,20 +234,27 @@ class Index:
                         (repo, automation, sig))
 
     def _sync_folder(self, repo: str, root: str, automation: str, known_sig: int, now: int,
-                     reader: Reader, changes: list[Callable[[], None]]) -> None:
+                     reader: Reader, changes: list[Callable[[], None]],
+                     only: set[str] | None = None, folder_dirty: bool = True,
+                     watcher: Any = None) -> None:
         folder = os.path.join(root, automation)
         rows = self.db.execute(
             "SELECT name, meta_file, sig FROM entries WHERE repo=? AND automation=?",
             (repo, automation)).fetchall()
-        sig = _dir_sig(folder, now)
         names = {row[0] for row in rows}
-        if sig is None or sig == -1 or sig != known_sig:
-            present = set(visible_dirs(folder))
-            for gone in names - present:
-                changes.append(lambda n=gone: self.drop(repo, automation, n))
-            for new in present - names:
-                rows.append((new, None, 0))
-            changes.append(lambda s=sig or 0: self._set_folder(repo, automation, s))
+        if only is not None:
+            rows = [row for row in rows if row[0] in only]
+            rows.extend((n, None, 0) for n in only - names)
+        if folder_dirty:
+            sig = _dir_sig(folder, now)
+            if sig is None or sig == -1 or sig != known_sig or only is not None:
+                present = set(visible_dirs(folder))
+                for gone in names - present:
+                    changes.append(lambda n=gone: self.drop(repo, automation, n))
+                checked = {row[0] for row in rows}
+                for new in present - names - checked:
+                    rows.append((new, None, 0))
+                changes.append(lambda s=sig or 0: self._set_folder(repo, automation, s))
         stat = os.stat
         sep = os.sep
         for name, meta_file, old in rows:
@@ -216,15 +272,21 @@ class Index:
                 cur = -1
             entry_dir = folder + sep + name
             if not os.path.isdir(entry_dir):
-                changes.append(lambda n=name: self.drop(repo, automation, n))
+                if name in names:
+                    changes.append(lambda n=name: self.drop(repo, automation, n))
                 continue
+            if watcher is not None and name not in names:
+                watcher.watch_entry(entry_dir, (repo, automation, name))
             parsed = reader(repo, automation, name)
             if parsed.meta_file is None and parsed.error is None:
                 # a folder without meta (yet): remember it by the folder's own signature
                 cur = _dir_sig(entry_dir, now) or -1
             elif parsed.meta_file != meta_file:
-                cur = stat_sig(os.path.join(entry_dir, parsed.meta_file or ""), now) \
-                    if parsed.meta_file else -1
+                try:
+                    cur = stat_sig(os.path.join(entry_dir, parsed.meta_file or ""), now) \
+                        if parsed.meta_file else -1
+                except OSError:
+                    cur = -1
             changes.append(lambda n=name, p=parsed, c=cur: self.put(repo, automation, n, p, c))
 
     # -- queries ----------------------------------------------------------------------
@@ -232,13 +294,17 @@ class Index:
               uid: str | None, tags: Sequence[str], no_tags: Sequence[str]) -> list[tuple[Any, ...]]:
         sql = ["SELECT repo, automation, name, uid, meta_file, tags, meta FROM entries WHERE error IS NULL AND meta_file IS NOT NULL"]
         args: list[Any] = []
-        sql.append(f"AND repo IN ({','.join('?' * len(repos))})")
+        if len(repos) == 1:
+            sql.append("AND repo=?")
+        else:
+            sql.append(f"AND repo IN ({','.join('?' * len(repos))})")
         args.extend(repos)
         if automation is not None:
             sql.append("AND automation=?")
             args.append(automation)
         if uid is not None:
-            sql.append("AND (uid=? OR name=?)")
+            sql.append("AND id IN (SELECT id FROM entries WHERE uid=? UNION "
+                       "SELECT id FROM entries WHERE name=?)")
             args.extend([uid, uid])
         elif name is not None:
             sql.append("AND name GLOB ?")

@@ -11,10 +11,11 @@ Entries without any UID get a stable one derived from their repo, automation and
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
 from ..errors import MetaError
 from .cid import is_uid
@@ -41,6 +42,8 @@ def normalize_tags(value: Any) -> list[str]:
 
 
 def derived_uid(repo_uid: str, automation: str, name: str) -> str:
+    import hashlib
+
     return hashlib.sha256(f"{repo_uid}/{automation}/{name}".encode()).hexdigest()[:16]
 
 

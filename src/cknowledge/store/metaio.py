@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
 from ..errors import MetaError
 
@@ -69,9 +70,16 @@ def atomic_write_text(path: str, text: str) -> None:
     The data goes to a temporary file in the same folder, which is renamed over the
     target; a crash (even ``kill -9``) leaves at most a stray ``.tmp-*`` file.
     """
+    import tempfile
+
     folder = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
     try:
+        try:  # keep the mode of the file replaced, else what the umask gives a new file
+            mode = os.stat(path).st_mode & 0o7777
+        except OSError:
+            mode = 0o666 & ~_umask()
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)
@@ -81,6 +89,12 @@ def atomic_write_text(path: str, text: str) -> None:
         except OSError:
             pass
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_meta(path: str, data: dict[str, Any]) -> None:

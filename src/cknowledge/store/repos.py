@@ -9,10 +9,10 @@ read too, for legacy repos.
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import asdict, dataclass, field
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
 from ..errors import AlreadyExists, NotFound, RepoError, suggest
 from ..home import builtin_repo_dir
@@ -23,17 +23,21 @@ REPO_META = "ckrepo.yaml"
 LEGACY_REPO_META = (".ckr.json", "cmr.yaml", "cmr.json")
 
 
-@dataclass
 class Repo:
-    name: str
-    path: str
-    url: str | None = None
-    managed: bool = False  # created or cloned by the tool: `rm repo` deletes its folder
-    readonly: bool = False
-    uid: str = field(default_factory=new_uid)
+    """A registered repo. ``managed``: created or cloned by the tool, so ``rm repo`` deletes it."""
+
+    __slots__ = ("name", "path", "url", "managed", "readonly", "uid")
+
+    def __init__(self, name: str, path: str, url: str | None = None, managed: bool = False,
+                 readonly: bool = False, uid: str | None = None) -> None:
+        self.name, self.path, self.url = name, path, url
+        self.managed, self.readonly, self.uid = managed, readonly, uid or new_uid()
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    def __repr__(self) -> str:
+        return f"Repo({self.name!r}, {self.path!r})"
 
 
 class RepoRegistry:
@@ -41,12 +45,22 @@ class RepoRegistry:
         self.home = home
         self.file = os.path.join(home, "repos.json")
         self._repos: list[Repo] | None = None
+        self._stamp: tuple[int, ...] = ()
 
     # -- loading and saving -----------------------------------------------------------
     def _load(self) -> list[Repo]:
+        try:  # another process may have registered or removed a repo since
+            st = os.stat(self.file)
+            stamp: tuple[int, ...] = (st.st_mtime_ns, st.st_ino, st.st_size)
+        except OSError:
+            stamp = ()
+        if stamp != self._stamp:
+            self._repos, self._stamp = None, stamp
         if self._repos is None:
             repos = [Repo("builtin", builtin_repo_dir(), readonly=True, uid="0000000000000001")]
             try:
+                import json
+
                 with open(self.file, encoding="utf-8") as fh:
                     data = json.load(fh)
                 repos.extend(Repo(**item) for item in data.get("repos", []))
@@ -64,6 +78,8 @@ class RepoRegistry:
         self._repos = None
 
     def _save(self, repos: list[Repo]) -> None:
+        import json
+
         os.makedirs(self.home, exist_ok=True)
         data = {"repos": [r.to_dict() for r in repos if r.name != "builtin"]}
         atomic_write_text(self.file, json.dumps(data, indent=2) + "\n")
@@ -87,7 +103,7 @@ class RepoRegistry:
         raise NotFound(f"repo {name!r} is not registered{suggest(name, names)}")
 
     def writable_path(self, repo: Repo) -> str:
-        if repo.name == "local":
+        if repo.name == "local" and not os.path.isdir(repo.path):
             os.makedirs(repo.path, exist_ok=True)
         return repo.path
 

@@ -8,30 +8,44 @@ half-written entry, and a crash leaves at most a stray ``.tmp-*`` folder, which
 
 from __future__ import annotations
 
-import fnmatch
-import json
 import os
-import shutil
-import tempfile
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
 from ..errors import AlreadyExists, Ambiguous, InvalidInput, Locked, NotFound, ReadOnly
 from .cid import ArtifactRef, check_name, is_pattern, is_uid, new_uid
 from .index import Index, Parsed, stat_sig
 from .legacy import normalize_tags, read_entry
-from .metaio import merge, write_meta
+from .metaio import dump_text, merge, write_meta
 from .repos import Repo, RepoRegistry
 
-DEFAULT_META_FILE = "meta.yaml"
+DEFAULT_META_FILE = "meta.json"
+FLUSH_EVERY = 1000
 LOCK_TIMEOUT = 30.0
 
 
+def _shutil() -> Any:
+    import shutil
+
+    return shutil
+
+
 class Store:
-    def __init__(self, home: str) -> None:
+    def __init__(self, home: str, watch_from: int = 2) -> None:
+        """``watch_from``: the scan from which this process uses change notification
+        (the watcher service uses it from its first scan; CLI processes never reach 2)."""
         self.home = home
+        self.watch_from = watch_from
         self.repos = RepoRegistry(home)
         self._index: Index | None = None
         self.warnings: list[str] = []
+        self._pending: list[tuple[str, str, str, Parsed, int]] = []
+        self._made: set[str] = set()
+        self._scans = 0
+        self._watcher: Any = None
+        self._via_service = False
+        self.start_service = False  # the CLI sets it: start the watcher service when worth it
 
     @property
     def index(self) -> Index:
@@ -39,7 +53,20 @@ class Store:
             self._index = Index(os.path.join(self.home, "index", "index.sqlite"))
         return self._index
 
+    def flush(self) -> None:
+        """Write the index rows of entries added since the last flush (one transaction).
+
+        Adds are written behind: the entry is on disk before ``add`` returns, and if the
+        process dies before the flush, the next scan finds the folder anyway."""
+        if self._pending:
+            pending, self._pending = self._pending, []
+            with self.index.write():
+                for row in pending:
+                    self.index.put(*row)
+
     def close(self) -> None:
+        self.flush()
+        self._drop_watcher()
         if self._index is not None:
             self._index.close()
             self._index = None
@@ -50,6 +77,8 @@ class Store:
         if repo is None:
             return repos
         if is_pattern(repo):
+            import fnmatch
+
             return [r for r in repos if fnmatch.fnmatchcase(r.name, repo)]
         return [self.repos.get(repo)]
 
@@ -61,7 +90,62 @@ class Store:
             return read_entry(r.path, r.uid, auto, name)
 
         pairs = [(r.name, r.path) for r in repos]
-        self.warnings = self.index.sync(pairs, None if automation is None else [automation], reader)
+        self.flush()
+        if self._scans == 0 and self.watch_from > 1:
+            from . import watchd
+
+            if watchd.supported():
+                warnings = watchd.request_sync(self.home, [(r.name, r.path, r.uid) for r in repos],
+                                               automation)
+                if warnings is not None:
+                    self.warnings = warnings
+                    self._via_service = True
+                    return
+        watcher = self._get_watcher()
+        if watcher is None and self._scans == 1 and self.start_service:
+            self._maybe_start_service(repos)
+        try:
+            self.warnings = self.index.sync(pairs, None if automation is None else [automation],
+                                            reader, watcher)
+        except OSError:
+            if watcher is None:
+                raise
+            self._drop_watcher()  # watches failed (e.g. the inotify limit): scan everything
+            self.warnings = self.index.sync(pairs, None if automation is None else [automation],
+                                            reader)
+
+    def _maybe_start_service(self, repos: list[Repo]) -> None:
+        from . import watchd
+
+        if not watchd.supported():
+            return
+        names = [r.name for r in repos]
+        count = self.index.db.execute(
+            f"SELECT count(*) FROM entries WHERE repo IN ({','.join('?' * len(names))})",
+            names).fetchone()[0]
+        if count >= watchd.MIN_ENTRIES:
+            watchd.start(self.home)
+
+    def _get_watcher(self) -> Any:
+        """From the second scan of this process on, use change notification if we can."""
+        self._scans += 1
+        if self._watcher is not None and self._watcher.overflow:
+            self._drop_watcher()
+        if self._watcher is None and self._scans == self.watch_from \
+                and os.environ.get("CK_WATCH", "1") != "0":
+            try:
+                from .watch import Watcher
+
+                self._watcher = Watcher()
+            except OSError:
+                self._watcher = None
+        return self._watcher
+
+    def _drop_watcher(self) -> None:
+        if self._watcher is not None:
+            self._watcher.close()
+            self._watcher = None
+        self._scans = 0
 
     # -- reads --------------------------------------------------------------------------
     def find(self, automation: str | None, ref: ArtifactRef, tags: list[str] | None = None,
@@ -78,6 +162,8 @@ class Store:
         for repo, auto, name, uid, meta_file, tag_text, meta_json in rows:
             entry_meta = None
             if want is not None or with_meta:
+                import json
+
                 entry_meta = json.loads(meta_json) if meta_json else {}
                 if want is not None and not _matches(entry_meta, want):
                     continue
@@ -136,11 +222,11 @@ class Store:
         return _Guard()
 
     def _index_put(self, repo: Repo, automation: str, name: str, meta_file: str,
-                   meta: dict[str, Any]) -> None:
+                   meta: dict[str, Any], uid: str) -> None:
         path = os.path.join(repo.path, automation, name, meta_file)
         import time
 
-        parsed = Parsed(uid=meta["uid"], meta_file=meta_file, tags=normalize_tags(meta.get("tags")),
+        parsed = Parsed(uid=uid, meta_file=meta_file, tags=normalize_tags(meta.get("tags")),
                         meta=meta)
         with self.index.write():
             self.index.put(repo.name, automation, name, parsed, stat_sig(path, time.time_ns()))
@@ -153,10 +239,11 @@ class Store:
             raise InvalidInput(f"cannot add {ref.name!r}: wildcards are for finding, not naming")
         if uid is not None and not is_uid(uid):
             raise InvalidInput(f"the uid {uid!r} is not 16 lowercase hex digits")
+        explicit_uid = uid is not None
         uid = uid or new_uid()
         name = check_name(ref.name or uid)
         repo = self._writable(ref.repo)
-        if self.index.query([r.name for r in self.repos.all()], None, None, uid, [], []):
+        if explicit_uid and self.find(None, ArtifactRef(None, uid)):
             raise AlreadyExists(f"an entry with uid {uid} exists already")
         body = dict(meta or {})
         body.update({"uid": uid, "alias": name, "automation": automation,
@@ -165,15 +252,27 @@ class Store:
         target = os.path.join(folder, name)
         if os.path.lexists(target):
             raise AlreadyExists(f"{automation} entry {repo.name}:{name} exists already")
-        os.makedirs(folder, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=".tmp-", dir=folder)
+        if folder not in self._made:
+            os.makedirs(folder, exist_ok=True)
+            self._made.add(folder)
+        # The new folder is built aside and renamed into place: nobody sees it half-made,
+        # so its meta file needs no temporary file of its own.
+        tmp = os.path.join(folder, f".tmp-{uid}")
         try:
-            write_meta(os.path.join(tmp, meta_file), body)
+            os.mkdir(tmp)
+            with open(os.path.join(tmp, meta_file), "w", encoding="utf-8") as fh:
+                fh.write(dump_text(body, meta_file))
             _rename_dir(tmp, target, f"{automation} entry {repo.name}:{name}")
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            _shutil().rmtree(tmp, ignore_errors=True)
             raise
-        self._index_put(repo, automation, name, meta_file, body)
+        parsed = Parsed(uid=uid, meta_file=meta_file, tags=body["tags"], meta=body)
+        # Our own write: its signature is exact (a hand edit that keeps the size within
+        # the same timestamp tick is the one change this cannot see).
+        self._pending.append((repo.name, automation, name, parsed,
+                              stat_sig(os.path.join(target, meta_file))))
+        if len(self._pending) >= FLUSH_EVERY:
+            self.flush()
         return {"automation": automation, "name": name, "uid": uid, "repo": repo.name,
                 "path": target, "tags": body["tags"], "meta": body}
 
@@ -190,7 +289,7 @@ class Store:
                     new[key] = old[key]
             new["tags"] = normalize_tags(tags if tags is not None else new.get("tags"))
             write_meta(os.path.join(entry["path"], entry["meta_file"]), new)
-            self._index_put(repo, automation, entry["name"], entry["meta_file"], new)
+            self._index_put(repo, automation, entry["name"], entry["meta_file"], new, entry["uid"])
         entry.update(meta=new, tags=new["tags"])
         return entry
 
@@ -235,20 +334,22 @@ class Store:
                 write_meta(os.path.join(entry["path"], meta_file), meta)
                 _rename_dir(entry["path"], dst, f"{automation} entry {dst_repo.name}:{name}")
             else:
-                tmp = tempfile.mkdtemp(prefix=".tmp-", dir=dst_folder)
+                tmp = os.path.join(dst_folder, f".tmp-{new_uid()}")
+                os.mkdir(tmp)
                 try:
-                    shutil.copytree(entry["path"], tmp, symlinks=True, dirs_exist_ok=True)
+                    _shutil().copytree(entry["path"], tmp, symlinks=True, dirs_exist_ok=True)
                     write_meta(os.path.join(tmp, meta_file), meta)
                     _rename_dir(tmp, dst, f"{automation} entry {dst_repo.name}:{name}")
                 except BaseException:
-                    shutil.rmtree(tmp, ignore_errors=True)
+                    _shutil().rmtree(tmp, ignore_errors=True)
                     raise
                 if move:
                     _delete_dir(entry["path"])
             if move:
                 with self.index.write():
                     self.index.drop(src_repo.name, automation, entry["name"])
-        self._index_put(dst_repo, automation, name, meta_file, meta)
+        self._index_put(dst_repo, automation, name, meta_file, meta,
+                        str(meta.get("uid") or entry["uid"]))
         return {"automation": automation, "name": name, "uid": meta["uid"],
                 "repo": dst_repo.name, "path": dst, "tags": normalize_tags(meta.get("tags")),
                 "meta": meta, "source": {k: entry[k] for k in ("repo", "name", "uid", "path")}}
@@ -268,7 +369,7 @@ def _delete_dir(path: str) -> None:
     parent, name = os.path.split(path)
     trash = os.path.join(parent, f".tmp-rm-{name}-{new_uid()}")
     os.rename(path, trash)
-    shutil.rmtree(trash, ignore_errors=True)
+    _shutil().rmtree(trash, ignore_errors=True)
 
 
 def _leaves(tree: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
