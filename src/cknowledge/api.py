@@ -17,6 +17,7 @@ from .home import home_dir
 
 _kernels: dict[str, Any] = {}
 _lock = _thread.RLock()
+lock = _lock  # public: servers hold it around a policy check and the call it guards
 
 
 def kernel_for(home: str | None = None) -> Any:

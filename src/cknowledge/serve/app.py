@@ -31,7 +31,7 @@ from .policy import action_writes, auth_error, http_status, token_matches
 
 #: One lock for the whole process: ``access()`` takes the same (reentrant) one, so the
 #: token check and the call it guards cannot be split by another request.
-KERNEL_LOCK: Any = getattr(api, "_lock", None) or threading.RLock()
+KERNEL_LOCK: Any = api.lock
 #: The one thread that runs kernel code for the REST layer.
 KERNEL_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ck-kernel")
 T = TypeVar("T")

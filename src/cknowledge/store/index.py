@@ -106,7 +106,9 @@ class Index:
             self._open()
 
     def _open(self) -> None:
-        self.db = sqlite3.connect(self.path, timeout=120, isolation_level=None)
+        # access() serialises calls, so one connection may serve several threads (ck serve)
+        self.db = sqlite3.connect(self.path, timeout=120, isolation_level=None,
+                                  check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
