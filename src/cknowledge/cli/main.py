@@ -48,7 +48,14 @@ def main(argv: list[str] | None = None) -> int:
 
         return serve_main(request)
     try:
-        result = _run(request)
+        if request.get("action") == "help" and "topic" not in request:
+            from ..home import home_dir
+            from ..kernel.help import describe_automations
+
+            result = describe_automations(home_dir())
+            result.setdefault("return", 0)
+        else:
+            result = _run(request)
     except KeyboardInterrupt:
         _err("interrupted")
         return 130

@@ -6,9 +6,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
     from typing import Any
 
-from ..errors import CKError
-from ..store.cid import ArtifactRef
-from .registry import BUILTIN, entry_points
+from .registry import BUILTIN, plugin_table, repo_automations
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -28,19 +26,18 @@ def describe(kernel: Kernel, topic: str | None = None) -> dict[str, Any]:
                                     f"{suggest(action, actions)}")
             actions = {action: actions[action]}
         return {"automation": name, "summary": cls.summary, "actions": actions}
+    return describe_automations(kernel.home)
+
+
+def describe_automations(home: str) -> dict[str, Any]:
+    """All automations (built-in, repo, plugin) without starting a kernel: ``ck help`` is fast."""
     autos: list[dict[str, Any]] = [
         {"name": n, "summary": s, "source": "builtin"} for n, (_, s) in BUILTIN.items()
     ]
-    warnings: list[str] = []
-    try:
-        for entry in kernel.store.find("automation", ArtifactRef(), with_meta=True):
-            meta = entry.get("meta") or {}
-            autos.append({"name": entry["name"], "summary": str(meta.get("summary", "")),
-                          "source": f"repo {entry['repo']}"})
-    except CKError as exc:  # a broken registry must not hide the built-ins
-        warnings.append(exc.message)
-    for name, ep in entry_points().items():
-        autos.append({"name": name, "summary": "", "source": f"plugin {ep.value}"})
+    found, warnings = repo_automations(home)
+    autos.extend(found)
+    for name, value in plugin_table(home).items():
+        autos.append({"name": name, "summary": "", "source": f"plugin {value}"})
     result: dict[str, Any] = {"automations": autos}
     if warnings:
         result["warnings"] = warnings

@@ -11,7 +11,7 @@ from ..home import home_dir
 from ..store.cid import ArtifactRef
 from ..store.store import Store
 from .automation import Automation
-from .registry import BUILTIN, entry_points, import_object, load_plugin, load_repo_automation
+from .registry import BUILTIN, import_object, load_plugin, load_repo_automation, plugin_table
 
 RESERVED_KEYS = {"action", "automation"}
 
@@ -42,7 +42,7 @@ class Kernel:
         defined = self.store.find("automation", ArtifactRef(None, name), with_meta=True)
         if defined:
             return load_repo_automation(name, defined[0])
-        plugins = entry_points()
+        plugins = plugin_table(self.home)
         if name in plugins:
             return load_plugin(name, plugins[name])
         # A folder of entries that no automation defines (e.g. a CK 1.x module) still
