@@ -266,7 +266,7 @@ class Index:
             try:
                 st = stat(path)
                 cur = hash((st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino))
-                if cur == old:
+                if cur == old and only is None:  # a watched entry that changed is re-read
                     continue
                 if now - st.st_mtime_ns < RACY_NS:
                     cur = -1
