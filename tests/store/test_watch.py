@@ -104,7 +104,7 @@ def _ck(home: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def _wait_for_service(home: str) -> None:
-    for _ in range(100):
+    for _ in range(600):  # up to 30 s on a loaded machine
         if watchd.request_sync(home, [], None) is not None:
             return
         time.sleep(0.05)

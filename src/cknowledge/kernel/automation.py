@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
     from collections.abc import Callable
     from typing import Any, ClassVar
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..store.cid import ArtifactRef, parse_artifact
 from ..store.legacy import normalize_tags
 
@@ -100,7 +100,7 @@ class Automation:
         if include or exclude:
             found = self.store.find(self.name, ref, include, exclude)
             if not found:
-                return {"list": []}
+                raise NotFound(f"no {self.name} entry has the tags {','.join(tags or [])}")
             if len(found) > 1 and not force:
                 raise InvalidInput(f"--tags match {len(found)} {self.name} entries; pass --force "
                                    "to remove them all")

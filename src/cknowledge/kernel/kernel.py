@@ -39,7 +39,8 @@ class Kernel:
         return cls
 
     def _repo_or_plugin(self, name: str, for_write: bool) -> type[Automation]:
-        defined = self.store.find("automation", ArtifactRef(None, name), with_meta=True)
+        defined = [e for e in self.store.find("automation", ArtifactRef(None, name), with_meta=True)
+                   if _defines_class(e)]
         if defined:
             return load_repo_automation(name, defined[0])
         plugins = plugin_table(self.home)
@@ -90,6 +91,14 @@ class Kernel:
         if self.store.warnings:
             result.setdefault("warnings", list(self.store.warnings))
         return result
+
+
+def _defines_class(entry: dict[str, Any]) -> bool:
+    """An ``automation`` entry of ours names its module (CM's ``automation/*`` do not)."""
+    import os
+
+    meta = entry.get("meta") or {}
+    return "module" in meta or os.path.isfile(os.path.join(entry["path"], "automation.py"))
 
 
 def annotation_text(ann: Any) -> str:

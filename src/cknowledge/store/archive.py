@@ -98,8 +98,9 @@ def _check_member(name: str, is_file: bool, is_dir: bool) -> tuple[str, ...] | N
     parts = tuple(p for p in name.replace("\\", "/").split("/") if p not in ("", "."))
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
         raise ArchiveError(f"archive member {name!r} would land outside the target; refused")
-    if len(parts) < 2 and is_file:
-        raise ArchiveError(f"archive member {name!r} is not inside AUTOMATION/NAME/")
+    if len(parts) < 3 and is_file:
+        raise ArchiveError(f"archive member {name!r} is not inside an entry folder "
+                           "(AUTOMATION/NAME/...)")
     try:
         for part in parts[:2]:
             check_name(part)

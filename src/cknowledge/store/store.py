@@ -315,7 +315,8 @@ class Store:
              move: bool = False) -> dict[str, Any]:
         entry = self.load(automation, ref)
         src_repo = self.repos.get(entry["repo"])
-        dst_repo = self._writable(target.repo or (entry["repo"] if move else None))
+        src_writable = not self.repos.get(entry["repo"]).readonly
+        dst_repo = self._writable(target.repo or (entry["repo"] if move or src_writable else None))
         if move:
             self._writable(src_repo.name)
         name = check_name(target.name or entry["name"])
