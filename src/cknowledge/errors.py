@@ -25,6 +25,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from collections.abc import Iterable
     from typing import Any
 
 
@@ -108,7 +109,7 @@ ALL_ERRORS: tuple[type[CKError], ...] = (
 )
 
 
-def suggest(word: str, candidates: list[str] | tuple[str, ...] | set[str]) -> str:
+def suggest(word: str, candidates: Iterable[str]) -> str:
     """Return ' (did you mean: a, b?)' for the nearest candidates, or ''."""
     import difflib
 

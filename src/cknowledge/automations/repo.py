@@ -52,9 +52,9 @@ class RepoAutomation(Automation):
                 "managed": repo.managed}
 
     @action
-    def add(self, artifact: str | None = None, path: str | None = None,
-            tags: list[str] | None = None, meta: dict[str, Any] | None = None,
-            uid: str | None = None, repo: str | None = None) -> dict[str, Any]:
+    def add(self, artifact: str | None = None, tags: list[str] | None = None,
+            meta: dict[str, Any] | None = None, uid: str | None = None,
+            repo: str | None = None, path: str | None = None) -> dict[str, Any]:
         """Create a new empty repo NAME (under $CK_HOME/repos, or at --path)."""
         name = check_name(artifact or "", "repo name")
         home_path = os.path.join(self.kernel.home, "repos", name)
@@ -130,19 +130,14 @@ class RepoAutomation(Automation):
             shutil.rmtree(folder, ignore_errors=True)
             raise
 
-    @action(writes=False, aliases=("search",))
+    @action(writes=False, aliases=("search", "list"))
     def find(self, artifact: str | None = None, tags: list[str] | None = None,
              no_tags: list[str] | None = None, meta: dict[str, Any] | None = None,
              repo: str | None = None, with_meta: bool = False) -> dict[str, Any]:
-        """List registered repos (optionally by name pattern)."""
+        """List registered repos (optionally by name pattern; also called as list, search)."""
         pattern = artifact or "*"
         return {"list": [self._info(r) for r in self.store.repos.all()
                          if fnmatch.fnmatchcase(r.name, pattern) or r.uid == pattern]}
-
-    @action(writes=False)
-    def list(self, artifact: str | None = None, repo: str | None = None) -> dict[str, Any]:
-        """List registered repos."""
-        return self.find(artifact=artifact)
 
     @action(writes=False)
     def load(self, artifact: str, repo: str | None = None) -> dict[str, Any]:

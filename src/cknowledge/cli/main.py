@@ -81,7 +81,7 @@ def _help_topic(request: dict[str, Any], flags: dict[str, bool]) -> str | None:
         auto = request.get("automation")
         if auto and request.get("artifact"):
             return f"{auto}:{request['artifact']}"
-        return auto  # type: ignore[no-any-return]
+        return auto
     # ck ACTION AUTOMATION --help
     return f"{request.get('automation') or 'kernel'}:{request['action']}"
 

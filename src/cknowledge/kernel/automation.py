@@ -14,7 +14,9 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
     from collections.abc import Callable
-    from typing import Any, ClassVar
+    from typing import Any, ClassVar, TypeVar, overload
+
+    from ..store.store import Store
 
 from ..errors import InvalidInput, NotFound
 from ..store.cid import ArtifactRef, parse_artifact
@@ -23,17 +25,29 @@ from ..store.legacy import normalize_tags
 if TYPE_CHECKING:
     from .kernel import Kernel
 
-def action(func: Callable[..., Any] | None = None, *, writes: bool = True, aliases: tuple[str, ...] = (),
-           name: str | None = None) -> Any:
-    """Mark a method as an action. ``writes=False`` lets REST call it without a token;
-    ``name`` gives the action a name that is not a valid method name (``import``)."""
+if TYPE_CHECKING:
+    F = TypeVar("F", bound=Callable[..., Any])
 
-    def mark(f: Callable[..., Any]) -> Callable[..., Any]:
-        f.__ck_action__ = {"writes": writes, "aliases": aliases,  # type: ignore[attr-defined]
-                           "name": name}
-        return f
+    @overload
+    def action(func: F) -> F: ...
 
-    return mark(func) if func is not None else mark
+    @overload
+    def action(*, writes: bool = True, aliases: tuple[str, ...] = (),
+               name: str | None = None) -> Callable[[F], F]: ...
+
+    def action(func: Any = None, *, writes: bool = True, aliases: tuple[str, ...] = (),
+               name: str | None = None) -> Any: ...
+else:
+    def action(func=None, *, writes=True, aliases=(), name=None):
+        """Mark a method as an action. ``writes=False`` lets REST call it without a token;
+        ``aliases`` are more names for it; ``name`` gives the action a name that is not a
+        valid method name (``import``)."""
+
+        def mark(f):
+            f.__ck_action__ = {"writes": writes, "aliases": aliases, "name": name}
+            return f
+
+        return mark(func) if func is not None else mark
 
 
 def split_tags(tags: Any, no_tags: Any = None) -> tuple[list[str], list[str]]:
@@ -51,7 +65,7 @@ def split_tags(tags: Any, no_tags: Any = None) -> tuple[list[str], list[str]]:
 class Automation:
     """Base of every automation: the core actions on entries of ``self.name``."""
 
-    name: ClassVar[str] = ""
+    name: str = ""
     summary: ClassVar[str] = "entries of this kind"
     meta_file: ClassVar[str] = "meta.json"
 
@@ -61,7 +75,7 @@ class Automation:
             self.name = name
 
     @property
-    def store(self) -> Any:
+    def store(self) -> Store:
         return self.kernel.store
 
     # -- the core actions ----------------------------------------------------------------
@@ -196,8 +210,9 @@ class Automation:
                 inputs.append({"name": param.name, "type": annotation_text(param.annotation),
                                "required": param.default is param.empty,
                                "default": None if param.default is param.empty else param.default})
+            marker: dict[str, Any] = getattr(func, "__ck_action__")
             result[name] = {"summary": doc.splitlines()[0] if doc else "", "inputs": inputs,
-                            "writes": func.__ck_action__["writes"]}
+                            "writes": marker["writes"]}
         return result
 
 

@@ -32,7 +32,7 @@ class Kernel:
         if name in self._classes:
             return self._classes[name]
         if name in BUILTIN:
-            cls = import_object(BUILTIN[name][0])
+            cls: type[Automation] = import_object(BUILTIN[name][0])
         else:
             cls = self._repo_or_plugin(name, for_write)
         self._classes[name] = cls
@@ -84,7 +84,7 @@ class Kernel:
         bound = bind_inputs(func, inputs, auto_name, action)
         instance = cls(self, auto_name)
         self.store.warnings = []
-        result = func(instance, **bound)
+        result: dict[str, Any] = func(instance, **bound)
         if result is None:
             result = {}
         result.setdefault("return", 0)

@@ -113,7 +113,7 @@ def _members(file: str) -> list[tuple[tuple[str, ...], Any, bool]]:
     kind = _kind(file)
     if not os.path.isfile(file):
         raise NotFound(f"archive {file} not found")
-    out = []
+    out: list[tuple[tuple[str, ...], Any, bool]] = []
     try:
         if kind == "zip":
             with zipfile.ZipFile(file) as zf:
@@ -197,8 +197,8 @@ def _extract(file: str, members: list[tuple[tuple[str, ...], Any, bool]], stage:
                     os.makedirs(dst, exist_ok=True)
                     continue
                 os.makedirs(os.path.dirname(dst), exist_ok=True)
-                src = tf.extractfile(member)
-                if src is None:
+                data = tf.extractfile(member)
+                if data is None:
                     continue
-                with src, open(dst, "wb") as out:
-                    shutil.copyfileobj(src, out)
+                with data, open(dst, "wb") as out:
+                    shutil.copyfileobj(data, out)

@@ -48,6 +48,8 @@ CREATE TABLE IF NOT EXISTS folders (
 """
 
 Reader = Callable[[str, str, str], "Parsed"]
+if TYPE_CHECKING:
+    Change = tuple[Callable[..., None], tuple[Any, ...]]  # (method, arguments) to apply
 
 
 class Parsed:
@@ -171,7 +173,7 @@ class Index:
         only where it saw changes; the others are scanned fully after being watched."""
         now = time.time_ns()
         wanted = None if automations is None else set(automations)
-        changes: list[Callable[[], None]] = []
+        changes: list[Change] = []
         dirty: set[tuple[str, ...]] = set()
         if watcher is not None:
             watcher.drain()
@@ -188,14 +190,14 @@ class Index:
                 if root_sig is None or root_sig == -1 or known.get("") != root_sig:
                     present = set(visible_dirs(root))
                     for gone in set(known) - present - {""}:
-                        changes.append(lambda r=repo, a=gone: self.drop(r, a))
+                        changes.append((self.drop, (repo, gone)))
                         known.pop(gone)
                         if watcher is not None:
                             watcher.covered.discard((repo, gone))
                     for new in present - set(known):
                         known[new] = 0
-                        changes.append(lambda r=repo, a=new: self._set_folder(r, a, 0))
-                    changes.append(lambda r=repo, s=root_sig or 0: self._set_folder(r, "", s))
+                        changes.append((self._set_folder, (repo, new, 0)))
+                    changes.append((self._set_folder, (repo, "", root_sig or 0)))
             for automation in sorted(set(known) - {""}):
                 if wanted is not None and automation not in wanted:
                     continue
@@ -214,8 +216,8 @@ class Index:
                                   changes, only, folder_dirty, watcher)
         if changes:
             with self.write():
-                for change in changes:
-                    change()
+                for func, args in changes:
+                    func(*args)
         return [row[0] for row in self._errors(repos, wanted)]
 
     def _watch_folder(self, watcher: Any, repo: str, root: str, automation: str) -> None:
@@ -236,7 +238,7 @@ class Index:
                         (repo, automation, sig))
 
     def _sync_folder(self, repo: str, root: str, automation: str, known_sig: int, now: int,
-                     reader: Reader, changes: list[Callable[[], None]],
+                     reader: Reader, changes: list[Change],
                      only: set[str] | None = None, folder_dirty: bool = True,
                      watcher: Any = None) -> None:
         folder = os.path.join(root, automation)
@@ -252,11 +254,11 @@ class Index:
             if sig is None or sig == -1 or sig != known_sig or only is not None:
                 present = set(visible_dirs(folder))
                 for gone in names - present:
-                    changes.append(lambda n=gone: self.drop(repo, automation, n))
+                    changes.append((self.drop, (repo, automation, gone)))
                 checked = {row[0] for row in rows}
                 for new in present - names - checked:
                     rows.append((new, None, 0))
-                changes.append(lambda s=sig or 0: self._set_folder(repo, automation, s))
+                changes.append((self._set_folder, (repo, automation, sig or 0)))
         stat = os.stat
         sep = os.sep
         for name, meta_file, old in rows:
@@ -275,7 +277,7 @@ class Index:
             entry_dir = folder + sep + name
             if not os.path.isdir(entry_dir):
                 if name in names:
-                    changes.append(lambda n=name: self.drop(repo, automation, n))
+                    changes.append((self.drop, (repo, automation, name)))
                 continue
             if watcher is not None and name not in names:
                 watcher.watch_entry(entry_dir, (repo, automation, name))
@@ -289,7 +291,7 @@ class Index:
                         if parsed.meta_file else -1
                 except OSError:
                     cur = -1
-            changes.append(lambda n=name, p=parsed, c=cur: self.put(repo, automation, n, p, c))
+            changes.append((self.put, (repo, automation, name, parsed, cur)))
 
     # -- queries ----------------------------------------------------------------------
     def query(self, repos: Sequence[str], automation: str | None, name: str | None,
