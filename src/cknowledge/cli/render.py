@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
     from typing import Any
@@ -10,6 +9,12 @@ if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
 
 def _cid(entry: dict[str, Any]) -> str:
     return f"{entry.get('automation')}:{entry.get('repo')}:{entry.get('name')}"
+
+
+def _json(obj: object, indent: int | None = None) -> str:
+    import json
+
+    return json.dumps(obj, indent=indent, default=str)
 
 
 def render(request: dict[str, Any], result: dict[str, Any]) -> str:
@@ -23,7 +28,7 @@ def render(request: dict[str, Any], result: dict[str, Any]) -> str:
         if action in ("rm",):
             return "\n".join(f"removed {_cid(e)}" for e in items) or "nothing removed"
         if items and "automation" not in items[0]:
-            return "\n".join(json.dumps(i, default=str) for i in items)
+            return "\n".join(_json(i) for i in items)
         return "\n".join(_cid(e) for e in items)
     if action in ("add", "cp", "mv", "ren") and "uid" in result:
         verb = {"add": "added", "cp": "copied to", "mv": "moved to", "ren": "renamed to"}[action]
@@ -31,7 +36,7 @@ def render(request: dict[str, Any], result: dict[str, Any]) -> str:
     body = {k: v for k, v in result.items() if k not in ("return", "warnings")}
     if action == "version" and "version" in body:
         return f"cknowledge {body['version']}"
-    return json.dumps(body, indent=2, default=str) if body else ""
+    return _json(body, indent=2) if body else ""
 
 
 def render_help(result: dict[str, Any]) -> str:

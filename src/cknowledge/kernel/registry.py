@@ -9,7 +9,6 @@ name (``PluginError``) and never stops the others from working.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 TYPE_CHECKING = False
@@ -43,6 +42,8 @@ BUILTIN: dict[str, tuple[str, str]] = {
 
 
 def import_object(spec: str) -> Any:
+    import importlib
+
     module_name, _, attr = spec.partition(":")
     module = importlib.import_module(module_name)
     return getattr(module, attr) if attr else module
@@ -55,42 +56,43 @@ def entry_points() -> dict[str, Any]:
     return {ep.name: ep for ep in eps(group=ENTRY_POINT_GROUP)}
 
 
-def _path_key() -> list[list[Any]]:
-    key: list[list[Any]] = []
+def _path_key() -> str:
+    lines = []
     for folder in sys.path:
         try:
-            key.append([folder, os.stat(folder or ".").st_mtime_ns])
+            stamp = str(os.stat(folder or ".").st_mtime_ns)
         except OSError:
-            key.append([folder, None])
-    return key
+            stamp = "-"
+        lines.append(f"{folder}\t{stamp}")
+    return "\n".join(lines)
 
 
 def plugin_table(home: str) -> dict[str, str]:
     """Plugin name → ``module:Class``, cached under the home.
 
     Installing or removing a distribution changes the mtime of its ``site-packages``
-    folder, which is part of the cache key, so the cache cannot go stale."""
-    import json
-
+    folder, which is part of the cache key, so the cache cannot go stale. The cache is
+    plain text (the key, a blank line, then ``name<TAB>value`` lines): reading it must
+    cost ``ck help`` nothing."""
     import zlib
 
     key = _path_key()
     # one cache file per import path (a script and `python -m` see different sys.path[0])
-    paths = "\0".join(str(folder) for folder, _ in key).encode()
-    cache = os.path.join(home, "index", f"plugins-{zlib.crc32(paths):08x}.json")
+    paths = "\0".join(line.rsplit("\t", 1)[0] for line in key.splitlines()).encode()
+    cache = os.path.join(home, "index", f"plugins-{zlib.crc32(paths):08x}.txt")
     try:
         with open(cache, encoding="utf-8") as fh:
-            data = json.load(fh)
-        if data.get("key") == key:
-            return dict(data["plugins"])
-    except (OSError, ValueError, KeyError, TypeError):
+            head, sep, body = fh.read().partition("\n\n")
+        if sep and head == key:
+            return dict(line.split("\t", 1) for line in body.splitlines() if "\t" in line)
+    except (OSError, ValueError):
         pass
     table = {name: ep.value for name, ep in entry_points().items()}
     try:
         from ..store.metaio import atomic_write_text
 
         os.makedirs(os.path.dirname(cache), exist_ok=True)
-        atomic_write_text(cache, json.dumps({"key": key, "plugins": table}))
+        atomic_write_text(cache, key + "\n\n" + "".join(f"{n}\t{v}\n" for n, v in table.items()))
     except OSError:
         pass
     return table

@@ -7,7 +7,6 @@ CM/MLCFlow (``_cm.yaml``, ``_cm.json``) and CK 1.x/2.x (``.cm/meta.json``).
 
 from __future__ import annotations
 
-import json
 import os
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
@@ -33,6 +32,8 @@ def parse_text(text: str, path: str) -> dict[str, Any]:
             loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
             data = yaml.load(text, Loader=loader)
         else:
+            import json
+
             data = json.loads(text)
     except Exception as exc:  # both parsers raise many types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -61,6 +62,8 @@ def dump_text(data: dict[str, Any], path: str) -> str:
         dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
         return str(yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True,
                              default_flow_style=False))
+    import json
+
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -59,9 +59,9 @@ class RepoRegistry:
         if self._repos is None:
             repos = [Repo("builtin", builtin_repo_dir(), readonly=True, uid="0000000000000001")]
             try:
-                import json
-
                 with open(self.file, encoding="utf-8") as fh:
+                    import json
+
                     data = json.load(fh)
                 repos.extend(Repo(**item) for item in data.get("repos", []))
             except FileNotFoundError:
