@@ -658,6 +658,10 @@ def main():
             log('installing the anchor venvs (setup.sh)')
             subprocess.run(['bash', os.path.join(ANCHOR_DIR, 'setup.sh')], check=True,
                            stdout=sys.stderr)
+    # pip compiles the anchors' packages at install time; an editable install of ours is
+    # compiled here, so that no run pays for compiling (PYTHONDONTWRITEBYTECODE may be set)
+    subprocess.run([PY, '-m', 'compileall', '-q', os.path.join(PROJECT, 'src', 'cknowledge')],
+                   check=True)
     B = load_anchor_module()
     B.TOOLS = {k: v for k, v in B.TOOLS.items() if k in TOOLS}
     B.ROOT = ANCHORS_ROOT

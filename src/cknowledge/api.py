@@ -23,7 +23,7 @@ lock = _lock  # public: servers hold it around a policy check and the call it gu
 def kernel_for(home: str | None = None) -> Any:
     from .kernel.kernel import Kernel
 
-    path = home_dir(home)
+    path = home if home and home in _kernels else home_dir(home)
     with _lock:
         kernel = _kernels.get(path)
         if kernel is None or not os.path.isdir(path):
