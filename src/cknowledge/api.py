@@ -16,6 +16,7 @@ from .errors import CKError
 from .home import home_dir
 
 _kernels: dict[str, Any] = {}
+_paths: dict[tuple[str | None, str | None], str] = {}  # (argument, $CK_HOME) → home folder
 _lock = _thread.RLock()
 lock = _lock  # public: servers hold it around a policy check and the call it guards
 
@@ -23,7 +24,11 @@ lock = _lock  # public: servers hold it around a policy check and the call it gu
 def kernel_for(home: str | None = None) -> Any:
     from .kernel.kernel import Kernel
 
-    path = home if home and home in _kernels else home_dir(home)
+    if home and home in _kernels:
+        path = home
+    else:
+        key = (home, os.environ.get("CK_HOME"))
+        path = _paths.get(key) or _paths.setdefault(key, home_dir(home))
     with _lock:
         kernel = _kernels.get(path)
         if kernel is None or not os.path.isdir(path):
@@ -47,8 +52,9 @@ def access(request: dict[str, Any], home: str | None = None) -> dict[str, Any]:
     try:
         if not isinstance(request, dict):
             raise CKError(f"a request must be a dict, not {type(request).__name__}")
-        request = dict(request)
-        home = request.pop("home", None) or home
+        if "home" in request:
+            request = dict(request)
+            home = request.pop("home", None) or home
         with _lock:
             return kernel_for(home).call(request)  # type: ignore[no-any-return]
     except CKError as exc:

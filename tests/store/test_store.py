@@ -377,3 +377,13 @@ def test_cp_without_a_target_repo_stays_in_the_source_repo(home) -> None:
     ok(action="add", automation="dataset", artifact="team:x", tags="a")
     r = ok(action="cp", automation="dataset", artifact="team:x", target="y")
     assert r["repo"] == "team" and r["name"] == "y"
+
+
+def test_add_after_the_folders_were_deleted_by_hand(home) -> None:
+    import shutil
+
+    ok(action="add", automation="dataset", artifact="a")
+    shutil.rmtree(os.path.join(str(home), "repos", "local"))
+    r = ok(action="add", automation="dataset", artifact="b")
+    assert os.path.isfile(os.path.join(r["path"], "meta.json"))
+    assert names(ok(action="find", automation="dataset")) == ["b"]

@@ -62,6 +62,19 @@ class Parsed:
         self.uid, self.meta_file, self.tags, self.meta, self.error = uid, meta_file, tags, meta, error
 
 
+_ENCODER: Any = None
+
+
+def _encode(meta: dict[str, Any]) -> str:
+    """Meta as JSON for the index; values JSON cannot hold (YAML dates) become strings."""
+    global _ENCODER
+    if _ENCODER is None:
+        import json
+
+        _ENCODER = json.JSONEncoder(default=str).encode
+    return str(_ENCODER(meta))
+
+
 def stat_sig(path: str, now_ns: int | None = None) -> int:
     """A signature of the file at ``path``; -1 if it changed too recently to trust."""
     st = os.stat(path)
@@ -136,8 +149,6 @@ class Index:
 
     # -- writes ---------------------------------------------------------------------
     def put(self, repo: str, automation: str, name: str, parsed: Parsed, sig: int) -> None:
-        import json
-
         db = self.db
         db.execute("DELETE FROM entries WHERE repo=? AND automation=? AND name=?",
                    (repo, automation, name))
@@ -145,7 +156,7 @@ class Index:
             "INSERT INTO entries (repo, automation, name, uid, meta_file, sig, tags, meta, error)"
             " VALUES (?,?,?,?,?,?,?,?,?)",
             (repo, automation, name, parsed.uid, parsed.meta_file, sig,
-             ",".join(parsed.tags), None if parsed.meta is None else json.dumps(parsed.meta, default=str),
+             ",".join(parsed.tags), None if parsed.meta is None else _encode(parsed.meta),
              parsed.error),
         )
         entry_id = cur.lastrowid

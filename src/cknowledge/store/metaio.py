@@ -62,14 +62,23 @@ def dump_text(data: dict[str, Any], path: str) -> str:
         dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
         return str(yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True,
                              default_flow_style=False))
-    import json
-
     # One top-level key per line, values compact: readable in a diff, and written by
     # json's C encoder (``indent=`` would switch to the pure-Python one, 10x slower).
-    dumps = json.dumps
-    lines = [f"  {dumps(str(key), ensure_ascii=False)}: {dumps(value, ensure_ascii=False)}"
-             for key, value in data.items()]
+    encode = _json_encoder()
+    lines = [f"  {encode(str(key))}: {encode(value)}" for key, value in data.items()]
     return "{\n" + ",\n".join(lines) + "\n}\n" if lines else "{}\n"
+
+
+_ENCODE: Any = None
+
+
+def _json_encoder() -> Any:
+    global _ENCODE
+    if _ENCODE is None:
+        import json
+
+        _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+    return _ENCODE
 
 
 def atomic_write_text(path: str, text: str) -> None:

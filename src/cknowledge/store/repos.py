@@ -46,6 +46,7 @@ class RepoRegistry:
         self.file = os.path.join(home, "repos.json")
         self._repos: list[Repo] | None = None
         self._stamp: tuple[int, ...] = ()
+        self._made: set[str] = set()
 
     # -- loading and saving -----------------------------------------------------------
     def _load(self) -> list[Repo]:
@@ -103,8 +104,9 @@ class RepoRegistry:
         raise NotFound(f"repo {name!r} is not registered{suggest(name, names)}")
 
     def writable_path(self, repo: Repo) -> str:
-        if repo.name == "local" and not os.path.isdir(repo.path):
+        if repo.name == "local" and repo.path not in self._made:
             os.makedirs(repo.path, exist_ok=True)
+            self._made.add(repo.path)
         return repo.path
 
     # -- changes ----------------------------------------------------------------------

@@ -259,7 +259,11 @@ class Store:
         # so its meta file needs no temporary file of its own.
         tmp = os.path.join(folder, f".tmp-{uid}")
         try:
-            os.mkdir(tmp)
+            try:
+                os.mkdir(tmp)
+            except FileNotFoundError:  # the folder (or the repo) was deleted meanwhile
+                os.makedirs(folder, exist_ok=True)
+                os.mkdir(tmp)
             with open(os.path.join(tmp, meta_file), "w", encoding="utf-8") as fh:
                 fh.write(dump_text(body, meta_file))
             _rename_dir(tmp, target, f"{automation} entry {repo.name}:{name}")
