@@ -23,7 +23,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
     from typing import Any
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 RACY_NS = 20_000_000  # 20 ms: above the timestamp tick of common file systems
 
 SCHEMA = """
@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS entries (
 );
 CREATE INDEX IF NOT EXISTS entries_uid ON entries(uid);
 CREATE INDEX IF NOT EXISTS entries_name ON entries(name);
+CREATE INDEX IF NOT EXISTS entries_broken ON entries(repo) WHERE error IS NOT NULL;
 CREATE TABLE IF NOT EXISTS tags (
     tag TEXT NOT NULL, entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
     PRIMARY KEY (tag, entry_id)
@@ -240,7 +241,8 @@ class Index:
         watcher.covered.add((repo, automation))
 
     def _errors(self, repos: Sequence[tuple[str, str]], wanted: set[str] | None) -> list[Any]:
-        rows = self.db.execute("SELECT error, repo, automation FROM entries WHERE error IS NOT NULL")
+        rows = self.db.execute("SELECT error, repo, automation FROM entries INDEXED BY entries_broken"
+                               " WHERE error IS NOT NULL")
         names = {r for r, _ in repos}
         return [row for row in rows if row[1] in names and (wanted is None or row[2] in wanted)]
 
@@ -307,32 +309,51 @@ class Index:
     # -- queries ----------------------------------------------------------------------
     def query(self, repos: Sequence[str], automation: str | None, name: str | None,
               uid: str | None, tags: Sequence[str], no_tags: Sequence[str]) -> list[tuple[Any, ...]]:
-        sql = ["SELECT repo, automation, name, uid, meta_file, tags, meta FROM entries WHERE error IS NULL AND meta_file IS NOT NULL"]
+        """Entries by repo, automation, name pattern or UID, tags (AND) and excluded tags.
+
+        The query is driven by its most selective part: the UID/name indexes, else the
+        tag index (joined tag by tag), else the (repo, automation) index. A unary ``+``
+        keeps SQLite from using the (repo, automation) index where another one is better."""
+        cols = "e.repo, e.automation, e.name, e.uid, e.meta_file, e.tags, e.meta"
+        where = ["e.error IS NULL", "e.meta_file IS NOT NULL"]
         args: list[Any] = []
+        source = "entries e"
+        plus = "+" if uid is not None or tags else ""
+        if uid is not None:
+            where.append("(e.uid=? OR e.name=?)")
+            args.extend([uid, uid])
+        elif tags:
+            tags = sorted(tags, key=self._tag_weight)  # the rarest tag drives the join
+            joins = "".join(f" JOIN tags t{i} ON t{i}.entry_id=t0.entry_id AND t{i}.tag=?"
+                            for i in range(1, len(tags)))
+            source = f"tags t0{joins} JOIN entries e ON e.id=t0.entry_id"
+            args.extend(tags[1:])
+            where.append("t0.tag=?")
+            args.append(tags[0])
         if len(repos) == 1:
-            sql.append("AND repo=?")
+            where.append(f"{plus}e.repo=?")
         else:
-            sql.append(f"AND repo IN ({','.join('?' * len(repos))})")
+            where.append(f"{plus}e.repo IN ({','.join('?' * len(repos))})")
         args.extend(repos)
         if automation is not None:
-            sql.append("AND automation=?")
+            where.append(f"{plus}e.automation=?")
             args.append(automation)
-        if uid is not None:
-            sql.append("AND id IN (SELECT id FROM entries WHERE uid=? UNION "
-                       "SELECT id FROM entries WHERE name=?)")
-            args.extend([uid, uid])
-        elif name is not None:
-            sql.append("AND name GLOB ?")
+        if uid is None and name is not None:
+            where.append("e.name GLOB ?")
             args.append(name)
-        if tags:
-            sub = " INTERSECT ".join(["SELECT entry_id FROM tags WHERE tag=?"] * len(tags))
-            sql.append(f"AND id IN ({sub})")
-            args.extend(tags)
         if no_tags:
-            sql.append(f"AND id NOT IN (SELECT entry_id FROM tags WHERE tag IN "
-                       f"({','.join('?' * len(no_tags))}))")
+            where.append(f"e.id NOT IN (SELECT entry_id FROM tags WHERE tag IN "
+                         f"({','.join('?' * len(no_tags))}))")
             args.extend(no_tags)
-        return self.db.execute(" ".join(sql), args).fetchall()
+        sql = f"SELECT {cols} FROM {source} WHERE {' AND '.join(where)}"
+        return self.db.execute(sql, args).fetchall()
+
+
+    def _tag_weight(self, tag: str) -> int:
+        """How many entries carry ``tag``, counted up to a cap (cheap: an index range)."""
+        row = self.db.execute("SELECT count(*) FROM (SELECT 1 FROM tags WHERE tag=? LIMIT 5000)",
+                              (tag,)).fetchone()
+        return int(row[0])
 
 
 class _Tx:
