@@ -17,7 +17,12 @@ code and one ``ck: error:`` line, the REST layer into an HTTP status.
     ├── ArchiveError (11)         an archive is unreadable or holds an unsafe member
     ├── PluginError (12)          a plugin or repo automation failed to load
     ├── AuthError (13)            a REST write came without a valid token
+    ├── CommandFailed (14)        a subprocess failed: command, exit status or signal, output
+    ├── DownloadError (15)        a download failed (network, HTTP status, interrupted)
     ├── NotFound (16)             no entry, repo or file matched (as in CK)
+    ├── ChecksumError (17)        a file's sha256 differs from the one declared
+    ├── Unsatisfiable (18)        dependencies cannot be resolved (conflicting or unmet ranges)
+    ├── CacheError (19)           a cached result is unusable or cannot be written
     └── Locked (32)               an entry or repo lock could not be taken (as in CK)
 """
 
@@ -94,8 +99,28 @@ class AuthError(CKError):
     code = 13
 
 
+class CommandFailed(CKError):
+    code = 14
+
+
+class DownloadError(CKError):
+    code = 15
+
+
 class NotFound(CKError):
     code = 16
+
+
+class ChecksumError(CKError):
+    code = 17
+
+
+class Unsatisfiable(CKError):
+    code = 18
+
+
+class CacheError(CKError):
+    code = 19
 
 
 class Locked(CKError):
@@ -105,7 +130,7 @@ class Locked(CKError):
 ALL_ERRORS: tuple[type[CKError], ...] = (
     CKError, InvalidInput, UnknownAction, UnknownAutomation, UnsafeName, MetaError,
     ReadOnly, AlreadyExists, Ambiguous, RepoError, ArchiveError, PluginError, AuthError,
-    NotFound, Locked,
+    CommandFailed, DownloadError, NotFound, ChecksumError, Unsatisfiable, CacheError, Locked,
 )
 
 

@@ -249,10 +249,10 @@ def test_second_automation_found_after_find_scoped_to_another(home, tmp_path) ->
 def test_new_automation_folder_found_after_scoped_find(home) -> None:
     add("a", "x")
     root = local_root(home)
-    new_entry(root, "soft", "gcc", "tags: [compiler]\n")
+    new_entry(root, "model", "net", "tags: [handmade]\n")
     backdate_tree(root, seconds=30)
     assert names(find(automation="dataset", tags="x")) == ["a"]
-    assert names(find(automation="soft", tags="compiler")) == ["gcc"]
+    assert names(find(automation="model", tags="handmade")) == ["net"]
 
 
 def test_repo_registered_by_another_process_is_seen(home, tmp_path) -> None:

@@ -48,7 +48,7 @@ def test_ck_legacy_repo(home, tmp_path) -> None:
     root = make_ck_repo(tmp_path / "ck-repo")
     r = ok(action="pull", automation="repo", source=root)
     assert r["name"] == "ck-legacy" and r["uid"] == CK_REPO_UID
-    found = ok(action="find", automation="soft", tags="compiler")
+    found = ok(action="find", automation="soft", tags="compiler", repo="ck-legacy")
     assert names(found) == ["compiler.gcc", "compiler.llvm"]
     assert all(e["repo"] == "ck-legacy" for e in found["list"])
     assert names(ok(action="find", automation="soft", tags="gcc,lang-c")) == ["compiler.gcc"]
@@ -132,15 +132,15 @@ def test_cm_automation_entries_are_not_taken_for_ours(home, tmp_path) -> None:
     """CM repos hold `automation/*` entries with a module.py of CM's own: a folder of
     entries named like one of them is still read through the core actions."""
     root = tmp_path / "cm-automations"
-    (root / "automation" / "cache").mkdir(parents=True)
-    (root / "automation" / "cache" / "_cm.json").write_text(json.dumps(
-        {"alias": "cache", "uid": "541d6f712a6b464e", "automation_alias": "automation",
+    (root / "automation" / "docker").mkdir(parents=True)
+    (root / "automation" / "docker" / "_cm.json").write_text(json.dumps(
+        {"alias": "docker", "uid": "541d6f712a6b464e", "automation_alias": "automation",
          "tags": ["automation"]}))
-    (root / "automation" / "cache" / "module.py").write_text("import cmind\n")
-    (root / "cache" / "abc").mkdir(parents=True)
-    (root / "cache" / "abc" / "_cm.json").write_text(json.dumps(
+    (root / "automation" / "docker" / "module.py").write_text("import cmind\n")
+    (root / "docker" / "abc").mkdir(parents=True)
+    (root / "docker" / "abc" / "_cm.json").write_text(json.dumps(
         {"alias": "abc", "uid": "0123456789abcdef", "tags": ["get", "python"]}))
     (root / "cmr.yaml").write_text("alias: cmauto\nuid: 1111111111111111\n")
     backdate_tree(root, seconds=30)
     ok(action="pull", automation="repo", source=str(root))
-    assert names(ok(action="find", automation="cache", tags="python")) == ["abc"]
+    assert names(ok(action="find", automation="docker", tags="python")) == ["abc"]

@@ -19,11 +19,6 @@ class Model(Automation):
     summary = "trained models with checksums"
 
 
-class Script(Automation):
-    name = "script"
-    summary = "portable workflow steps"
-
-
 class Program(Automation):
     name = "program"
     summary = "programs to compile, run and validate"
@@ -32,11 +27,6 @@ class Program(Automation):
 class Soft(Automation):
     name = "soft"
     summary = "software detection plugins"
-
-
-class Package(Automation):
-    name = "package"
-    summary = "installable packages"
 
 
 class Experiment(Automation):

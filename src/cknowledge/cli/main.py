@@ -21,6 +21,11 @@ def _err(message: str) -> None:
     sys.stderr.write(f"{PROG}: error: {message}\n")
 
 
+def _progress_line(text: str) -> None:
+    sys.stderr.write(f"  {text}\n")
+    sys.stderr.flush()
+
+
 def _emit(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
@@ -91,6 +96,7 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
 
     kernel = kernel_for(os.environ.get("CK_HOME"))
     kernel.store.start_service = True
+    kernel.echo = _progress_line
     return kernel.call(request)  # type: ignore[no-any-return]
 
 

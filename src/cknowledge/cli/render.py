@@ -21,12 +21,18 @@ def render(request: dict[str, Any], result: dict[str, Any]) -> str:
     action = request.get("action")
     if action == "help":
         return render_help(result)
+    if action in ("run", "install") and ("new_env" in result or "text" in result):
+        return render_run(request, result)
     if action == "export" and "file" in result:
         return f"exported {result.get('count', 0)} entries to {result['file']}"
     if "list" in result and isinstance(result["list"], list):
         items = result["list"]
         if action in ("rm",):
             return "\n".join(f"removed {_cid(e)}" for e in items) or "nothing removed"
+        if items and items[0].get("automation") == "cache":
+            return "\n".join(f"{e.get('kind')}:{e.get('name')}"
+                             + (f" {e['version']}" if e.get("version") else "")
+                             + f"  {str(e.get('key'))[:12]}  {e.get('path')}" for e in items)
         if items and "automation" not in items[0]:
             return "\n".join(_json(i) for i in items)
         return "\n".join(_cid(e) for e in items)
@@ -57,4 +63,17 @@ def render_help(result: dict[str, Any]) -> str:
             req = " (required)" if inp["required"] else ""
             ann = inp["type"].replace(" | None", "")
             lines.append(f"      --{inp['name'].replace('_', '-')}: {ann}{req}")
+    return "\n".join(lines)
+
+
+def render_run(request: dict[str, Any], result: dict[str, Any]) -> str:
+    if result.get("dry_run"):
+        return str(result.get("text", ""))
+    kind = request.get("automation")
+    state = "cached" if result.get("cached") else ("installed" if kind == "package" else "ran")
+    head = f"{kind}:{result.get('name')}"
+    if result.get("version"):
+        head += f" {result['version']}"
+    lines = [f"{head}: {state} (key {str(result.get('key'))[:12]})"]
+    lines += [f"{k}={v}" for k, v in sorted((result.get("new_env") or {}).items())]
     return "\n".join(lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from collections.abc import Callable
     from typing import Any
 
 from ..errors import InvalidInput, UnknownAction, UnknownAutomation, suggest
@@ -21,6 +22,12 @@ class Kernel:
         self.home = home_dir(home)
         self.store = Store(self.home)
         self._classes: dict[str, type[Automation]] = {}
+        # where long-running actions send their progress lines; the CLI sets it to stderr,
+        # library callers get silence unless they set it
+        self.echo: Callable[[str], None] | None = None
+
+    def output(self, quiet: bool = False) -> Callable[[str], None] | None:
+        return None if quiet else self.echo
 
     def close(self) -> None:
         self.store.close()

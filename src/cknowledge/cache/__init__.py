@@ -1,0 +1,1 @@
+"""Content-addressed results of workflow steps (scripts, package installs, detections)."""

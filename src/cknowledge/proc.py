@@ -1,0 +1,95 @@
+"""Running subprocesses: never a prompt, and a failure that says what happened.
+
+:func:`run` starts a command with stdin closed (nothing can wait for an answer), keeps
+the tail of its output, and raises :class:`~cknowledge.errors.CommandFailed` naming the
+command, its decoded exit status ("exit status 2", "killed by signal 9 (SIGKILL)") and the
+last lines it printed — never a raw ``os.system`` status such as 256.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+from collections import deque
+
+from .errors import CommandFailed, NotFound
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+TAIL_LINES = 20
+
+
+def describe_status(returncode: int) -> str:
+    """``0`` → "exit status 0"; ``-9`` (or 137 from a shell) → "killed by signal 9 (SIGKILL)"."""
+    if returncode < 0:
+        sig = -returncode
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = "unknown signal"
+        return f"killed by signal {sig} ({name})"
+    if returncode > 128 and returncode - 128 in {s.value for s in signal.Signals}:
+        sig = returncode - 128
+        return f"exit status {returncode} (a shell reporting signal {sig}, {signal.Signals(sig).name})"
+    return f"exit status {returncode}"
+
+
+def command_text(args: Sequence[str] | str) -> str:
+    return args if isinstance(args, str) else shlex.join([str(a) for a in args])
+
+
+def run(args: Sequence[str] | str, cwd: str | None = None, env: Mapping[str, str] | None = None,
+        timeout: float | None = None, on_line: Callable[[str], None] | None = None,
+        what: str | None = None) -> str:
+    """Run ``args`` (a list, or a string for ``bash -c``); return its whole output.
+
+    stdout and stderr are merged and read line by line (``on_line`` sees each, e.g. for a
+    progress display). A non-zero exit raises ``CommandFailed`` with the tail of the output.
+    """
+    argv = ["bash", "-c", args] if isinstance(args, str) else [str(a) for a in args]
+    shown = command_text(args)
+    try:
+        proc = subprocess.Popen(argv, cwd=cwd, env=dict(env) if env is not None else None,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, errors="replace",
+                                start_new_session=False)
+    except FileNotFoundError:
+        raise NotFound(f"cannot run {shown!r}: {argv[0]} is not installed or not on PATH") from None
+    except PermissionError:
+        raise CommandFailed(f"cannot run {shown!r}: {argv[0]} is not executable") from None
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    out: list[str] = []
+    assert proc.stdout is not None
+    try:
+        for line in proc.stdout:
+            out.append(line)
+            tail.append(line.rstrip("\n"))
+            if on_line is not None:
+                on_line(line.rstrip("\n"))
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise CommandFailed(f"{what or 'command'} {shown!r} ran longer than {timeout:.0f} s and "
+                            "was stopped" + _tail(tail)) from None
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise CommandFailed(f"{what or 'command'} {shown!r} failed with "
+                            f"{describe_status(proc.returncode)}" + _tail(tail),
+                            command=shown, returncode=proc.returncode, cwd=cwd or os.getcwd(),
+                            tail=list(tail))
+    return "".join(out)
+
+
+def _tail(lines: deque[str]) -> str:
+    kept = [line for line in lines if line.strip()]
+    if not kept:
+        return " (no output)"
+    return "; last output: " + " | ".join(kept[-5:])

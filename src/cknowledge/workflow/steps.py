@@ -1,0 +1,132 @@
+"""Running one step: a script (Python hooks + native command) or a package install.
+
+A native script exports by writing ``KEY=VALUE`` lines to the file named in
+``$CK_ENV_OUT``; hooks see a :class:`StepContext`. Only the keys matching
+``new_env_keys`` leave the step.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+
+from ..errors import CommandFailed, InvalidInput, PluginError
+from .spec import ScriptSpec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+ENV_OUT = ".ck-env-out"
+
+
+class StepContext:
+    """What a ``preprocess(ctx)`` / ``postprocess(ctx)`` hook may read and change."""
+
+    def __init__(self, spec: ScriptSpec, env: dict[str, str], inputs: dict[str, Any],
+                 deps: dict[str, dict[str, Any]], work_dir: str, variations: list[str]) -> None:
+        self.spec = spec
+        self.env = env                    # the environment the native command will get
+        self.inputs = inputs
+        self.deps = deps                  # dependency results by name
+        self.work_dir = work_dir
+        self.script_dir = spec.path
+        self.variations = variations
+        self.new_env: dict[str, str] = {}  # what the step exports (hooks may add)
+        self.state: dict[str, Any] = {}    # free for the hooks
+        self.skip_run = False
+
+
+def parse_env_out(path: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for raw in fh:
+                line = raw.rstrip("\n")
+                if not line.strip() or line.lstrip().startswith("#"):
+                    continue
+                key, sep, value = line.partition("=")
+                if not sep or not key.strip():
+                    raise InvalidInput(f"{path}: cannot read {line!r} (write KEY=VALUE lines)")
+                out[key.strip()] = value
+    except FileNotFoundError:
+        pass
+    return out
+
+
+def _hooks(spec: ScriptSpec) -> Any:
+    path = os.path.join(spec.path, spec.hooks_file)
+    if not os.path.isfile(path):
+        return None
+    name = f"cknowledge_hooks_{spec.entry.get('uid')}"
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        raise PluginError(f"{spec.owner}: hook module {path} failed to load: "
+                          f"{type(exc).__name__}: {exc}") from None
+    return module
+
+
+def _call_hook(spec: ScriptSpec, module: Any, name: str, ctx: StepContext) -> None:
+    func = getattr(module, name, None) if module is not None else None
+    if func is None:
+        return
+    try:
+        result = func(ctx)
+    except (CommandFailed, InvalidInput):
+        raise
+    except Exception as exc:
+        raise CommandFailed(f"{spec.owner}: {name}() failed: {type(exc).__name__}: {exc}") from None
+    if isinstance(result, dict):
+        ctx.new_env.update({str(k): str(v) for k, v in result.get("new_env", {}).items()})
+        ctx.skip_run = ctx.skip_run or bool(result.get("skip_run"))
+
+
+def run_script(spec: ScriptSpec, env: dict[str, str], inputs: dict[str, Any],
+               deps: dict[str, dict[str, Any]], work_dir: str, variations: list[str],
+               on_line: Callable[[str], None] | None) -> dict[str, str]:
+    """Run the hooks and the native command; return the exported env."""
+    from .. import proc
+
+    ctx = StepContext(spec, env, inputs, deps, work_dir, variations)
+    module = _hooks(spec)
+    _call_hook(spec, module, "preprocess", ctx)
+    run_file = os.path.join(spec.path, spec.run_file)
+    env_out = os.path.join(work_dir, ENV_OUT)
+    if not ctx.skip_run and os.path.isfile(run_file):
+        run_env = dict(ctx.env)
+        run_env.update(CK_ENV_OUT=env_out, CK_SCRIPT_DIR=spec.path, CK_WORK_DIR=work_dir)
+        argv = ["cmd", "/c", run_file] if run_file.endswith(".bat") else ["bash", run_file]
+        proc.run(argv, cwd=work_dir, env=run_env, on_line=on_line, what=spec.owner)
+        ctx.new_env.update(parse_env_out(env_out))
+        try:
+            os.unlink(env_out)
+        except FileNotFoundError:
+            pass
+    elif module is None and not os.path.isfile(run_file):
+        # a step made of env only: what it declares is what it exports
+        ctx.new_env.update({k: v for k, v in ctx.env.items() if os.environ.get(k) != v})
+    _call_hook(spec, module, "postprocess", ctx)
+    return spec.exported(ctx.new_env)
+
+
+def recorded_paths(env: dict[str, str]) -> list[str]:
+    """Absolute paths among exported values that exist now (a later hit needs them)."""
+    out = []
+    for value in env.values():
+        for part in value.split(os.pathsep) if os.pathsep in value else [value]:
+            if os.path.isabs(part) and os.path.exists(part) and part not in out:
+                out.append(part)
+    return out
+
+
+def stderr_lines(prefix: str) -> Callable[[str], None]:
+    def emit(line: str) -> None:
+        sys.stderr.write(f"{prefix}{line}\n")
+
+    return emit
