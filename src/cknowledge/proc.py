@@ -53,10 +53,11 @@ def run(args: Sequence[str] | str, cwd: str | None = None, env: Mapping[str, str
     argv = ["bash", "-c", args] if isinstance(args, str) else [str(a) for a in args]
     shown = command_text(args)
     try:
+        # its own process group, so that a timeout or Ctrl-C stops the children it started too
         proc = subprocess.Popen(argv, cwd=cwd, env=dict(env) if env is not None else None,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, errors="replace",
-                                start_new_session=False)
+                                start_new_session=True)
     except FileNotFoundError:
         raise NotFound(f"cannot run {shown!r}: {argv[0]} is not installed or not on PATH") from None
     except PermissionError:
@@ -64,28 +65,52 @@ def run(args: Sequence[str] | str, cwd: str | None = None, env: Mapping[str, str
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     out: list[str] = []
     assert proc.stdout is not None
+    timer = None
+    timed_out: list[bool] = []
+    if timeout is not None:
+        import threading
+
+        def stop() -> None:
+            timed_out.append(True)
+            _kill_group(proc)
+
+        timer = threading.Timer(timeout, stop)
+        timer.daemon = True
+        timer.start()
     try:
         for line in proc.stdout:
             out.append(line)
             tail.append(line.rstrip("\n"))
             if on_line is not None:
                 on_line(line.rstrip("\n"))
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
         proc.wait()
-        raise CommandFailed(f"{what or 'command'} {shown!r} ran longer than {timeout:.0f} s and "
-                            "was stopped" + _tail(tail)) from None
     except BaseException:
-        proc.kill()
+        _kill_group(proc)
         proc.wait()
         raise
+    finally:
+        if timer is not None:
+            timer.cancel()
+    if timed_out:
+        raise CommandFailed(f"{what or 'command'} {shown!r} ran longer than {timeout:.0f} s and "
+                            "was stopped" + _tail(tail))
     if proc.returncode != 0:
-        raise CommandFailed(f"{what or 'command'} {shown!r} failed with "
+        verb = "was" if proc.returncode < 0 else "failed with"
+        raise CommandFailed(f"{what or 'command'} {shown!r} {verb} "
                             f"{describe_status(proc.returncode)}" + _tail(tail),
                             command=shown, returncode=proc.returncode, cwd=cwd or os.getcwd(),
                             tail=list(tail))
     return "".join(out)
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, OSError):
+        try:
+            proc.kill()
+        except OSError:
+            pass
 
 
 def _tail(lines: deque[str]) -> str:

@@ -27,6 +27,8 @@ def render(request: dict[str, Any], result: dict[str, Any]) -> str:
         return f"exported {result.get('count', 0)} entries to {result['file']}"
     if "list" in result and isinstance(result["list"], list):
         items = result["list"]
+        if not items and result.get("message"):
+            return str(result["message"])
         if action in ("rm",):
             return "\n".join(f"removed {_cid(e)}" for e in items) or "nothing removed"
         if items and items[0].get("automation") == "cache":
