@@ -19,11 +19,6 @@ class Model(Automation):
     summary = "trained models with checksums"
 
 
-class Program(Automation):
-    name = "program"
-    summary = "programs to compile, run and validate"
-
-
 class Soft(Automation):
     name = "soft"
     summary = "software detection plugins"

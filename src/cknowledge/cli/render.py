@@ -21,7 +21,9 @@ def render(request: dict[str, Any], result: dict[str, Any]) -> str:
     action = request.get("action")
     if action == "help":
         return render_help(result)
-    if action in ("run", "install") and ("new_env" in result or "text" in result):
+    if action == "run" and "time_s" in result:
+        return render_program_run(result)
+    if action in ("run", "install", "compile") and ("new_env" in result or "text" in result):
         return render_run(request, result)
     if action == "export" and "file" in result:
         return f"exported {result.get('count', 0)} entries to {result['file']}"
@@ -79,3 +81,13 @@ def render_run(request: dict[str, Any], result: dict[str, Any]) -> str:
     lines = [f"{head}: {state} (key {str(result.get('key'))[:12]})"]
     lines += [f"{k}={v}" for k, v in sorted((result.get("new_env") or {}).items())]
     return "\n".join(lines)
+
+
+def render_program_run(result: dict[str, Any]) -> str:
+    times = ", ".join(f"{t * 1000:.1f}" for t in result.get("times_s", []))
+    valid = {True: "output valid", False: "output INVALID", None: "output not checked"}
+    return (f"program:{result.get('name')} on {result.get('dataset')}: "
+            f"{valid[result.get('valid')]}; {result.get('time_s', 0) * 1000:.1f} ms "
+            f"(runs: {times} ms); binary {result.get('binary_size')} bytes "
+            f"({'cached build' if result.get('compile_cached') else 'built'}, key "
+            f"{str(result.get('key'))[:12]})")

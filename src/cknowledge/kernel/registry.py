@@ -27,7 +27,7 @@ BUILTIN: dict[str, tuple[str, str]] = {
     "dataset": ("cknowledge.automations.components:Dataset", "data sets and their variants"),
     "model": ("cknowledge.automations.components:Model", "trained models with checksums"),
     "script": ("cknowledge.automations.script:ScriptAutomation", "portable workflow steps"),
-    "program": ("cknowledge.automations.components:Program",
+    "program": ("cknowledge.automations.program:ProgramAutomation",
                 "programs to compile, run and validate"),
     "soft": ("cknowledge.automations.soft:SoftAutomation", "software detection plugins"),
     "platform": ("cknowledge.automations.platform:PlatformAutomation", "OS, CPU, memory, GPUs and a stable fingerprint"),

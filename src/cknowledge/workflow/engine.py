@@ -107,10 +107,15 @@ class Engine:
             node.parts = key_parts("soft", meta, entry["path"], env, {}, {})
         else:
             assert node.spec is not None
-            if node.kind == "script":
+            keys = node.spec.platform_keys
+            if node.kind in ("script", "program"):
                 node.env = node.spec.declared_env(node.variations, inputs, explicit)
+            if node.kind == "program":
+                from .program import platform_keys
+
+                keys = platform_keys(node.spec, node.env)
             node.parts = key_parts(node.kind, meta, entry["path"], node.env,
-                                   self._platform(node.spec.platform_keys), deps)
+                                   self._platform(keys), deps)
         node.key = make_key(node.parts)
 
     # -- running ----------------------------------------------------------------------
@@ -171,6 +176,10 @@ class Engine:
         env = dict(os.environ)
         env.update(dep_env)
         env.update(node.env)
+        if node.kind == "program":
+            from .program import compile_step
+
+            return compile_step(node.spec, env, folder, self.on_line)
         return run_script(node.spec, env, inputs, dep_results, folder, node.variations,
                           self.on_line)
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..store.store import Store
 
 KINDS = ("soft", "script", "package")
-RANK = {"cached-package": 0, "soft": 1, "script": 2, "package": 3}
+RANK = {"cached-package": 0, "soft": 1, "script": 2, "program": 2, "package": 3}
 
 
 class Requirement:
