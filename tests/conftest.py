@@ -17,6 +17,16 @@ from cknowledge import api
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
+@pytest.fixture(autouse=True)
+def _builtin_repo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see an empty built-in repo unless marked ``@pytest.mark.builtin``: store and
+    CLI tests count entries, and the shipped entries would be counted too."""
+    if request.node.get_closest_marker("builtin") is None:
+        empty = tmp_path_factory.mktemp("builtin-empty")
+        monkeypatch.setenv("CK_BUILTIN_REPO", str(empty))
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A temporary, empty CK_HOME; access() kernels are forgotten before and after."""

@@ -16,4 +16,7 @@ def home_dir(explicit: str | None = None) -> str:
 
 
 def builtin_repo_dir() -> str:
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "builtin")
+    """The read-only repo shipped in the package (``$CK_BUILTIN_REPO`` points elsewhere:
+    for developing the built-in entries, and for tests that need it empty)."""
+    return os.environ.get("CK_BUILTIN_REPO") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "builtin")

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import access, ok
 
-pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+pytestmark = [pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc"), pytest.mark.builtin]
 
 
 @pytest.mark.parametrize("program", ["cbench-matmul", "cbench-crc32", "cbench-qsort"])

@@ -165,7 +165,7 @@ def test_help(ck) -> None:
 
 
 def test_quiet_flag_is_accepted(ckj) -> None:
-    assert ckj("find", "dataset", "--quiet")["list"] == []
+    assert ckj("find", "dataset", "--quiet", "--repo=local")["list"] == []
 
 
 def test_rm_human_output(ck) -> None:

@@ -16,6 +16,8 @@ from cknowledge.errors import InvalidInput, MetaError
 
 from .conftest import builtin_entry
 
+pytestmark = pytest.mark.builtin  # the shipped detectors
+
 GCC = builtin_entry("compiler-gcc")
 
 

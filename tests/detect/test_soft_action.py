@@ -14,6 +14,8 @@ import yaml
 
 from ..conftest import access, ok
 
+pytestmark = pytest.mark.builtin  # the shipped detectors
+
 
 def test_detect_by_tags_with_mock_paths(home, mock_tools) -> None:
     tools = mock_tools("side_by_side")

@@ -97,6 +97,22 @@ class CacheStore:
         data["path"] = folder
         return data
 
+    PARTIAL = ".download"
+
+    def keep_partial(self, key: str, folder: str) -> None:
+        """Move a failed step's partial downloads aside (they are not a result)."""
+        src = os.path.join(folder, self.PARTIAL)
+        if os.path.isdir(src) and os.listdir(src):
+            dst = os.path.join(self.root, "partial", key)
+            shutil.rmtree(dst, ignore_errors=True)
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            os.rename(src, dst)
+
+    def restore_partial(self, key: str, folder: str) -> None:
+        src = os.path.join(self.root, "partial", key)
+        if os.path.isdir(src):
+            os.rename(src, os.path.join(folder, self.PARTIAL))
+
     def abort(self, kind: str, key: str) -> None:
         self.remove_folder(self.folder(kind, key))
 
@@ -114,6 +130,8 @@ class CacheStore:
         if not os.path.isdir(self.root):
             return
         for kind in sorted(os.listdir(self.root)):
+            if kind == "partial":
+                continue
             kind_dir = os.path.join(self.root, kind)
             if not os.path.isdir(kind_dir):
                 continue

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             result = describe_automations(home_dir())
             result.setdefault("return", 0)
         else:
-            result = _run(request)
+            result = _run(request, quiet=flags["quiet"])
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
@@ -91,12 +91,12 @@ def _help_topic(request: dict[str, Any], flags: dict[str, bool]) -> str | None:
     return f"{request.get('automation') or 'kernel'}:{request['action']}"
 
 
-def _run(request: dict[str, Any]) -> dict[str, Any]:
+def _run(request: dict[str, Any], quiet: bool = False) -> dict[str, Any]:
     from ..api import kernel_for
 
     kernel = kernel_for(os.environ.get("CK_HOME"))
     kernel.store.start_service = True
-    kernel.echo = _progress_line
+    kernel.echo = None if quiet else _progress_line
     return kernel.call(request)  # type: ignore[no-any-return]
 
 

@@ -151,6 +151,7 @@ class Engine:
             if hit is not None:
                 return {"new_env": hit.get("new_env", {}), "cached": True, "path": hit["path"]}
             folder = self.cache.begin(node.kind, node.key)
+            self.cache.restore_partial(node.key, folder)
             try:
                 if node.kind == "package":
                     new_env, paths = self._install(node, dep_env, folder)
@@ -158,6 +159,8 @@ class Engine:
                     new_env = self._run(node, inputs, dep_env, dep_results, folder)
                     paths = recorded_paths(new_env)
             except BaseException:
+                # an interrupted download is kept aside, so the next attempt resumes it
+                self.cache.keep_partial(node.key, folder)
                 self.cache.abort(node.kind, node.key)
                 raise
             entry = node.cand.entry

@@ -1,0 +1,128 @@
+"""Installing Python packages into a managed venv — never into the system Python.
+
+``python -m venv TARGET/venv`` is created with the chosen interpreter (the spec's
+``python``, default the one running cknowledge), then
+``TARGET/venv/bin/python -m pip install --disable-pip-version-check --no-input ...``
+installs the requirements. Options that would reach another environment
+(``PIP_USER``, ``PIP_TARGET``, ``PIP_PREFIX``, ``PYTHONHOME``) are removed from pip's
+environment, and requirement strings may not carry pip options.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .. import proc
+from ..errors import CommandFailed, InvalidInput, NotFound
+
+_DROP = ("PIP_USER", "PIP_TARGET", "PIP_PREFIX", "PIP_BREAK_SYSTEM_PACKAGES", "PYTHONHOME",
+         "PYTHONPATH", "VIRTUAL_ENV", "__PYVENV_LAUNCHER__")
+_VERSION = ("import importlib.metadata as m, sys\n"
+            "try:\n    print(m.version(sys.argv[1]))\nexcept m.PackageNotFoundError:\n    pass\n")
+
+
+def venv_python(venv: str) -> str:
+    """The interpreter of the venv at ``venv``."""
+    if os.name == "nt":  # pragma: no cover - POSIX CI
+        return os.path.join(venv, "Scripts", "python.exe")
+    return os.path.join(venv, "bin", "python")
+
+
+def pip_env(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without what would point pip elsewhere, and with prompts off."""
+    out = {k: v for k, v in env.items() if k not in _DROP}
+    out["PIP_NO_INPUT"] = "1"
+    out["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return out
+
+
+def _strings(spec: Mapping[str, Any], key: str) -> list[str]:
+    value = spec.get(key)
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+        raise InvalidInput(f"pip `{key}` must be a string or a list of strings, not {value!r}")
+    return items
+
+
+def check(spec: Mapping[str, Any]) -> list[str]:
+    """Validate a pip spec; return its requirement strings."""
+    packages = spec.get("packages")
+    if isinstance(packages, str):
+        packages = [packages]
+    if not isinstance(packages, list) or not packages or \
+            not all(isinstance(p, str) and p.strip() for p in packages):
+        raise InvalidInput("a pip install needs `packages`: a list of requirement strings")
+    for p in packages:
+        if p.strip().startswith("-"):
+            raise InvalidInput(f"pip requirement {p!r} is an option; use the spec's keys "
+                               "(index_url, find_links, no_index, no_deps) instead")
+    for key in ("index_url", "extra_index_url", "find_links"):
+        _strings(spec, key)
+    return [p.strip() for p in packages]
+
+
+def find_python(python: object) -> str:
+    """The interpreter to create the venv with: a path, a name on PATH, or sys.executable."""
+    if python is None:
+        return sys.executable
+    if not isinstance(python, str) or not python:
+        raise InvalidInput(f"pip `python` must be an interpreter path, not {python!r}")
+    found = python if os.sep in python else shutil.which(python)
+    if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
+        raise NotFound(f"python interpreter {python!r} was not found (give a path to an "
+                       "executable python, or leave `python` out to use the current one)")
+    return found
+
+
+def install(spec: Mapping[str, Any], target: str, env: Mapping[str, str],
+            on_line: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Create ``target/venv`` and pip-install ``spec["packages"]`` into it.
+
+    Returns ``{"venv", "python", "version"}`` (the first package's installed version)."""
+    packages = check(spec)
+    python = find_python(spec.get("python"))
+    venv = os.path.join(target, "venv")
+    penv = pip_env(env)
+    try:
+        proc.run([python, "-m", "venv", venv], env=penv, on_line=on_line,
+                 what="creating the venv")
+    except CommandFailed as exc:
+        hint = " (on Debian/Ubuntu, install the python3-venv package)" \
+            if "ensurepip" in exc.message else ""
+        raise CommandFailed(exc.message + hint, **exc.details) from None
+    vpy = venv_python(venv)
+    args = [vpy, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
+    if spec.get("no_deps"):
+        args.append("--no-deps")
+    if spec.get("no_index"):
+        args.append("--no-index")
+    for url in _strings(spec, "index_url")[:1]:
+        args += ["--index-url", url]
+    for url in _strings(spec, "extra_index_url"):
+        args += ["--extra-index-url", url]
+    for link in _strings(spec, "find_links"):
+        args += ["--find-links", link]
+    proc.run(args + ["--", *packages], env=penv, on_line=on_line, what="pip install")
+    version = None
+    name = requirement_name(packages[0])
+    if name:
+        version = proc.run([vpy, "-I", "-c", _VERSION, name], env=penv).strip() or None
+    return {"venv": venv, "python": vpy, "version": version}
+
+
+def requirement_name(req: str) -> str | None:
+    """The distribution name of a requirement string or wheel path, or None."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    if req.endswith(".whl"):
+        return os.path.basename(req).split("-", 1)[0]
+    try:
+        return Requirement(req).name
+    except InvalidRequirement:
+        return None
