@@ -36,8 +36,6 @@ def test_ordering_chain(chain):
     assert sorted(versions) == versions
 
 
-@pytest.mark.xfail(strict=True, reason="bug: versions._key appends a dev/post suffix of a "
-                   "pre-release as a later tag, so 1.0a1.dev1 sorts after 1.0a1 (PEP 440: before)")
 def test_pep440_dev_of_a_prerelease_sorts_before_it():
     assert V("1.0a1.dev1") < V("1.0a1")
     assert V("1.0.post1.dev1") < V("1.0.post1")

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import _thread
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
-    from typing import Any
 
 from .errors import CKError
 from .home import home_dir
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
 _kernels: dict[str, Any] = {}
 _paths: dict[tuple[str | None, str | None], str] = {}  # (argument, $CK_HOME) → home folder

@@ -93,7 +93,14 @@ def _key(text: str) -> tuple[Key, tuple[int, ...]]:
         tag = [(2, 0)]                                           # 1.1.1w > 1.1.1
     else:
         tag = [(1, 0)]
-    tag.extend((1, int(tok)) if tok.isdigit() else (2, tok) for tok in rest)
+    for tok in rest:
+        if tok.isdigit():
+            tag.append((1, int(tok)))
+        elif tok == "dev":
+            tag.append((-1, 0))                                  # x.dev1 < x
+        else:
+            tag.append((2, tok))
+    tag.append((0, 0))                                           # the end of the tags
     trimmed = list(release)
     while len(trimmed) > 1 and trimmed[-1] == 0:
         trimmed.pop()                                            # 1.2 == 1.2.0

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from cknowledge.automations.repo import _name_from, is_url
-from tests.conftest import access, git, names, ok, run_ck
+from tests.conftest import access, git, names, ok
 
 
 def repo_names() -> list[str]:

@@ -10,7 +10,6 @@ import textwrap
 import pytest
 
 import cknowledge
-from cknowledge import api
 from cknowledge.errors import ALL_ERRORS, CKError, InvalidInput, suggest
 from cknowledge.kernel import registry
 from cknowledge.kernel.automation import Automation, action, split_tags

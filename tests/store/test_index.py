@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import time
 
-import pytest
 
-import cknowledge
 from cknowledge import api
 from cknowledge.store.metaio import find_meta_file
 from tests.conftest import access, backdate, backdate_tree, git, names, ok, run_ck

@@ -33,7 +33,7 @@ def make_ck_repo(root) -> str:
     json.dump({"tags": "compiler,llvm"}, open(os.path.join(e2, "meta.json"), "w"))
     mod_cm = os.path.join(root, "soft", ".cm")
     os.makedirs(mod_cm)
-    with open(os.path.join(mod_cm, f"alias-a-compiler.llvm"), "w") as fh:
+    with open(os.path.join(mod_cm, "alias-a-compiler.llvm"), "w") as fh:
         fh.write(CK_UID2 + "\n")
     with open(os.path.join(mod_cm, f"alias-u-{CK_UID2}"), "w") as fh:
         fh.write("compiler.llvm\n")

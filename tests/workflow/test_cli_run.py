@@ -93,9 +93,6 @@ def test_dry_run_and_lock_through_the_cli(hello, ck, tmp_path):
     assert rc == 18 and "script:hello: its env changed" in err
 
 
-@pytest.mark.xfail(strict=True, reason="bug: `--lock` given without a value arrives as True and "
-                   "is written to ./True.yaml (and --from-lock without a value reports 'lock "
-                   "file True not found'); a str option needs a value: code 2")
 def test_lock_without_a_file_name_is_an_error(hello, ck, tmp_path):
     rc, _out, err = ck("run", "script", "--tags=cl-hello", "--lock", cwd=str(tmp_path))
     assert not (tmp_path / "True.yaml").exists()

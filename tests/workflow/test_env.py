@@ -101,9 +101,6 @@ def test_variation_group_default_applies(repo):
     assert r["new_env"] == {"OUT": "s-16"} and r["variations"] == ["fp16", "small"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: workflow.root_requirement calls parse_artifact on "
-                   "'NAME,_var' before splitting off ',_var', and the name check rejects the "
-                   "comma (code 5)")
 def test_variation_in_the_script_name(repo):
     repo.script("v", VARIANTS, VARIANTS_RUN)
     assert run_ok(artifact="v,_large")["new_env"] == {"OUT": "l-32"}

@@ -201,9 +201,6 @@ def test_gc_removes_entries_whose_paths_are_gone(repo, home, ck, tmp_path):
     assert [r["name"] for r in cache_records(home)] == ["keep"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: an uncached step's $CK_ENV_OUT is .ck-env-out in the "
-                   "caller's cwd; steps.run_script unlinks it only after a successful run, so a "
-                   "failed run's exports leak into the next uncached step run there")
 def test_failed_uncached_run_leaves_no_exports_behind(repo, tmp_path, monkeypatch):
     work = tmp_path / "cwd"
     work.mkdir()

@@ -7,12 +7,13 @@ entry; from then on ``ck ACTION NAME`` calls its actions.
 from __future__ import annotations
 
 import os
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
-    from typing import Any
 
 from ..kernel.automation import Automation, action
 from ..store.metaio import atomic_write_text
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
 TEMPLATE = '''"""The {name} automation."""
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
-    from typing import Any
 
 from .. import __version__
 from ..kernel.automation import Automation, action
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
 
 class KernelAutomation(Automation):

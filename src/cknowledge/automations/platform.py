@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+
+from ..kernel.automation import Automation, action
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-from ..kernel.automation import Automation, action
 
 
 class PlatformAutomation(Automation):

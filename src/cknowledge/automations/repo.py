@@ -7,15 +7,16 @@ import os
 import re
 import shutil
 import subprocess
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
-    from typing import Any
 
 from ..errors import InvalidInput, NotFound, RepoError
 from ..kernel.automation import Automation, action
 from ..store.cid import check_name, is_pattern, new_uid
 from ..store.metaio import write_meta
 from ..store.repos import REPO_META, Repo, read_repo_meta
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
 _URL_RE = re.compile(r"^(https?|ssh|git|file)://|^[\w.-]+@[\w.-]+:")
 

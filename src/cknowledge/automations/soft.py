@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
 
 from ..errors import CKError, InvalidInput, NotFound
 from ..kernel.automation import Automation, _with_repo, action, split_tags
 from ..store.cid import parse_artifact
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class SoftAutomation(Automation):

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 KEY_PARTS = ("kind", "entry", "files", "env", "platform", "deps")
 VOLATILE_META = {"uid", "alias", "automation"}  # identity, kept out: a copy with the same content hits
+META_NAMES = {"meta.yaml", "meta.json", "_cm.yaml", "_cm.json"}
 _FILE_HASHES: dict[tuple[int, int, int, int], str] = {}
 
 
@@ -59,13 +60,15 @@ def folder_digests(folder: str) -> dict[str, str]:
         for name in sorted(files):
             if name.startswith(".") or name.endswith(".pyc"):
                 continue
+            if root == folder and name in META_NAMES:
+                continue  # the meta is its own part (``entry``), without its identity keys
             path = os.path.join(root, name)
             if os.path.isfile(path):
                 out[os.path.relpath(path, folder).replace(os.sep, "/")] = file_digest(path)
     return out
 
 
-def key_parts(kind: str, meta: dict[str, Any], folder: str | None, env: dict[str, str],
+def key_parts(kind: str, meta: dict[str, Any], folder: str | None, env: dict[str, Any],
               platform: dict[str, Any], deps: dict[str, str]) -> dict[str, str]:
     """The digest of each part (kept in lockfiles, so a mismatch can name the part)."""
     entry = {k: v for k, v in meta.items() if k not in VOLATILE_META}

@@ -47,14 +47,16 @@ class CacheStore:
         data["path"] = os.path.dirname(path)
         return data
 
-    def lookup(self, kind: str, key: str) -> dict[str, Any] | None:
-        """A valid hit, or None (an entry whose recorded paths are gone is removed)."""
+    def lookup(self, kind: str, key: str, remove_invalid: bool = True) -> dict[str, Any] | None:
+        """A valid hit, or None (an entry whose recorded paths are gone is removed, unless
+        ``remove_invalid`` is False: a dry run only looks)."""
         data = self.read(kind, key)
         if data is None:
             return None
         missing = [p for p in data.get("paths", []) if not os.path.exists(p)]
         if missing:
-            self.remove_folder(data["path"])
+            if remove_invalid:
+                self.remove_folder(data["path"])
             return None
         return data
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
+
+from .args import UsageError, parse_argv
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
     from typing import Any
-
-from .args import UsageError, parse_argv
 
 PROG = "ck"
 
@@ -96,6 +97,7 @@ def _run(request: dict[str, Any], quiet: bool = False) -> dict[str, Any]:
 
     kernel = kernel_for(os.environ.get("CK_HOME"))
     kernel.store.start_service = True
+    kernel.store.watch_from = 0  # one-shot: in-process change notification never pays off
     kernel.echo = None if quiet else _progress_line
     return kernel.call(request)  # type: ignore[no-any-return]
 

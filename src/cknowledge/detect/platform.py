@@ -14,9 +14,40 @@ import functools
 import hashlib
 import json
 import os
-import platform as _platform
 import sys
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing and the platform module cost start-up time in every `ck run`
+    from typing import Any
+
+
+class _LazyPlatform:
+    """The standard ``platform`` module, imported on first use (``os.uname`` answers the
+    common questions on POSIX without it)."""
+
+    def __getattr__(self, name: str) -> Any:
+        import platform
+
+        return getattr(platform, name)
+
+    def system(self) -> str:
+        return os.uname().sysname if hasattr(os, "uname") else str(self.__getattr__("system")())
+
+    def release(self) -> str:
+        return os.uname().release if hasattr(os, "uname") else str(self.__getattr__("release")())
+
+    def machine(self) -> str:
+        return os.uname().machine if hasattr(os, "uname") else str(self.__getattr__("machine")())
+
+    def python_version(self) -> str:
+        return ".".join(str(x) for x in sys.version_info[:3])
+
+    def python_implementation(self) -> str:
+        return {"cpython": "CPython", "pypy": "PyPy"}.get(sys.implementation.name,
+                                                           sys.implementation.name)
+
+
+_platform = _LazyPlatform()
 
 FINGERPRINT_KEYS = ("os", "distro", "arch", "cpu_model", "logical_cores", "memory_gib", "gpus")
 GIB = 1024 ** 3
@@ -27,6 +58,12 @@ def platform_facts(refresh: bool = False) -> dict[str, Any]:
     if refresh:
         _facts.cache_clear()
     return copy.deepcopy(_facts())
+
+
+def selected_facts(keys: tuple[str, ...]) -> dict[str, Any]:
+    """Only ``keys`` of the facts (copies of those alone: cheap enough to call per step)."""
+    facts = _facts()
+    return {k: copy.deepcopy(facts.get(k)) for k in keys}
 
 
 @functools.lru_cache(maxsize=1)

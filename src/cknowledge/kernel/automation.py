@@ -11,16 +11,17 @@ ren, cp, mv, find (alias search) and list.
 
 from __future__ import annotations
 
+
+from ..errors import InvalidInput, NotFound
+from ..store.cid import ArtifactRef, parse_artifact
+from ..store.legacy import normalize_tags
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
     from collections.abc import Callable
     from typing import Any, ClassVar, TypeVar, overload
 
     from ..store.store import Store
-
-from ..errors import InvalidInput, NotFound
-from ..store.cid import ArtifactRef, parse_artifact
-from ..store.legacy import normalize_tags
 
 if TYPE_CHECKING:
     from .kernel import Kernel

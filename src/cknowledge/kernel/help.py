@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+
+from .registry import BUILTIN, plugin_table, repo_automations
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
     from typing import Any
-
-from .registry import BUILTIN, plugin_table, repo_automations
 
 if TYPE_CHECKING:
     from .kernel import Kernel

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
-    from collections.abc import Callable
-    from typing import Any
 
 from ..errors import InvalidInput, UnknownAction, UnknownAutomation, suggest
 from ..home import home_dir
@@ -13,6 +9,11 @@ from ..store.cid import ArtifactRef
 from ..store.store import Store
 from .automation import Automation
 from .registry import BUILTIN, import_object, load_plugin, load_repo_automation, plugin_table
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from collections.abc import Callable
+    from typing import Any
 
 RESERVED_KEYS = {"action", "automation"}
 
@@ -222,7 +223,10 @@ def convert(value: Any, annotation: str, key: str) -> Any:
                 raise ValueError
             return value
         if base == "str" and not isinstance(value, str):
-            if isinstance(value, (dict, list)):
+            if value is True:
+                raise InvalidInput(f"--{key.replace('_', '-')} needs a value: "
+                                   f"--{key.replace('_', '-')}=VALUE")
+            if isinstance(value, (dict, list, bool)):
                 raise ValueError
             return str(value)
     except ValueError:

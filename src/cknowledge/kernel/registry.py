@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import sys
+
+from ..errors import PluginError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
     from typing import Any
-
-from ..errors import PluginError
 
 if TYPE_CHECKING:
     from .automation import Automation

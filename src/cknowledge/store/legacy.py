@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import json
 import os
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
-    from typing import Any
 
 from ..errors import MetaError
 from .cid import is_uid
 from .index import Parsed
 from .metaio import find_meta_file, read_meta
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
 
 def normalize_tags(value: Any) -> list[str]:

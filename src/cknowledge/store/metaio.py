@@ -8,11 +8,12 @@ CM/MLCFlow (``_cm.yaml``, ``_cm.json``) and CK 1.x/2.x (``.cm/meta.json``).
 from __future__ import annotations
 
 import os
+
+from ..errors import MetaError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
     from typing import Any
-
-from ..errors import MetaError
 
 META_FILES = ("meta.yaml", "meta.json", "_cm.yaml", "_cm.json", ".cm/meta.json")
 YAML_SUFFIXES = (".yaml", ".yml")

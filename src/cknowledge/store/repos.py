@@ -10,14 +10,15 @@ read too, for legacy repos.
 from __future__ import annotations
 
 import os
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
-    from typing import Any
 
 from ..errors import AlreadyExists, NotFound, RepoError, suggest
 from ..home import builtin_repo_dir
 from .cid import check_name, new_uid
 from .metaio import atomic_write_text
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
 REPO_META = "ckrepo.yaml"
 LEGACY_REPO_META = (".ckr.json", "cmr.yaml", "cmr.json")

@@ -9,9 +9,6 @@ half-written entry, and a crash leaves at most a stray ``.tmp-*`` folder, which
 from __future__ import annotations
 
 import os
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
-    from typing import Any
 
 from ..errors import AlreadyExists, Ambiguous, InvalidInput, Locked, NotFound, ReadOnly
 from .cid import ArtifactRef, check_name, is_pattern, is_uid, new_uid
@@ -19,6 +16,10 @@ from .index import Index, Parsed, stat_sig
 from .legacy import normalize_tags, read_entry
 from .metaio import dump_text, merge, write_meta
 from .repos import Repo, RepoRegistry
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
+    from typing import Any
 
 DEFAULT_META_FILE = "meta.json"
 FLUSH_EVERY = 1000
@@ -131,7 +132,7 @@ class Store:
         self._scans += 1
         if self._watcher is not None and self._watcher.overflow:
             self._drop_watcher()
-        if self._watcher is None and self._scans == self.watch_from \
+        if self._watcher is None and self.watch_from and self._scans == self.watch_from \
                 and os.environ.get("CK_WATCH", "1") != "0":
             try:
                 from .watch import Watcher

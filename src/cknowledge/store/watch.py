@@ -13,7 +13,6 @@ the scan falls back to stat-ing everything, which is always correct.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import struct
 import sys
@@ -35,7 +34,9 @@ class Watcher:
     def __init__(self) -> None:
         if not sys.platform.startswith("linux"):
             raise OSError("inotify needs Linux")
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        # the C library is already loaded into the interpreter: no find_library (it runs
+        # ldconfig in a subprocess)
+        libc = ctypes.CDLL(None, use_errno=True)
         self._add = libc.inotify_add_watch
         self._add.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
         fd = libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)

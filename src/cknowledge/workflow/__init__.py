@@ -11,7 +11,6 @@ to a YAML file; ``from_lock`` reproduces a lock file exactly or says what differ
 from __future__ import annotations
 
 import os
-import subprocess
 
 from ..errors import InvalidInput, NotFound, Unsatisfiable
 from ..store.cid import ArtifactRef, parse_artifact
@@ -36,11 +35,11 @@ def root_requirement(kernel: Kernel, kind: str, artifact: str | None, tags: Any,
     plain, variations = split_variation_tags(normalize_tags(tags))
     range_ = VersionRange(version or "")
     if artifact:
-        ref = parse_artifact(artifact)
-        name, _, extra = (ref.name or "").partition(",")  # script:NAME,_var also works
+        base, _, extra = artifact.partition(",")  # script:NAME,_var also works
         if extra:
             variations += split_variation_tags(normalize_tags(extra))[1]
-        entry = kernel.store.load(kind, ArtifactRef(ref.repo, name))
+        ref = parse_artifact(base)
+        entry = kernel.store.load(kind, ArtifactRef(ref.repo, ref.name))
         entry["automation"] = kind
         return Requirement(plain, variations, range_, entry=entry, kinds=(kind,))
     if not plain:
@@ -73,7 +72,8 @@ def run(kernel: Kernel, kind: str, artifact: str | None, tags: Any, version: str
            "new_env": result.get("new_env", {}), "variations": top.variations,
            "deps": {n.cand.ident: {"kind": n.kind, "name": n.cand.entry["name"],
                                    "version": str(n.cand.version) if n.cand.version else None,
-                                   "key": n.key, "cached": bool((n.result or {}).get("cached"))}
+                                   "key": n.key, "cached": bool((n.result or {}).get("cached")),
+                                   "skipped": n.result is None}
                     for n in walk(top) if n is not top}}
     if lock:
         out["lock"] = os.path.abspath(lock)
@@ -85,7 +85,7 @@ def describe(engine: Engine, node: Node, name: str | None = None) -> dict[str, A
     if node.kind == "soft":
         status = "detected"
     elif node.cacheable:
-        hit = engine.cache.lookup(node.kind, node.key)
+        hit = engine.cache.lookup(node.kind, node.key, remove_invalid=False)
         status = "cached" if hit else ("will install" if node.kind == "package" else "will run")
     else:
         status = "will run (not cached)"
@@ -128,6 +128,8 @@ def render_tree(graph: dict[str, Any]) -> str:
 def _commit(path: str | None) -> str | None:
     if not path:
         return None
+    import subprocess
+
     top = path
     while top and top != os.path.dirname(top):
         if os.path.isdir(os.path.join(top, ".git")):

@@ -82,10 +82,9 @@ class Engine:
         return top
 
     def _platform(self, keys: tuple[str, ...]) -> dict[str, Any]:
-        from ..detect.platform import platform_facts
+        from ..detect.platform import selected_facts
 
-        facts = platform_facts()
-        return {k: facts.get(k) for k in keys}
+        return selected_facts(keys)
 
     def _keys(self, node: Node, inputs: dict[str, Any], explicit: dict[str, str],
               stack: set[int]) -> None:
@@ -114,7 +113,10 @@ class Engine:
                 from .program import platform_keys
 
                 keys = platform_keys(node.spec, node.env)
-            node.parts = key_parts(node.kind, meta, entry["path"], node.env,
+            env_part: dict[str, Any] = dict(node.env)
+            if node.variations:  # hooks see the variations even when they set no env
+                env_part = {"env": node.env, "variations": node.variations}
+            node.parts = key_parts(node.kind, meta, entry["path"], env_part,
                                    self._platform(keys), deps)
         node.key = make_key(node.parts)
 
@@ -122,6 +124,14 @@ class Engine:
     def execute(self, node: Node, inputs: dict[str, Any], work_dir: str | None) -> dict[str, Any]:
         if node.result is not None:
             return node.result
+        if node.cacheable:
+            hit = self.cache.lookup(node.kind, node.key)
+            if hit is not None:  # a valid result: its dependencies need not run again
+                node.result = {"new_env": hit.get("new_env", {}), "cached": True,
+                               "path": hit["path"]}
+                node.result.update(key=node.key, kind=node.kind, name=node.cand.entry["name"],
+                                   version=str(node.cand.version) if node.cand.version else None)
+                return node.result
         dep_results = {name: self.execute(child, {}, None) for name, child in node.children}
         dep_env: dict[str, str] = {}
         for res in dep_results.values():

@@ -97,17 +97,19 @@ def run_script(spec: ScriptSpec, env: dict[str, str], inputs: dict[str, Any],
     module = _hooks(spec)
     _call_hook(spec, module, "preprocess", ctx)
     run_file = os.path.join(spec.path, spec.run_file)
-    env_out = os.path.join(work_dir, ENV_OUT)
     if not ctx.skip_run and os.path.isfile(run_file):
-        run_env = dict(ctx.env)
-        run_env.update(CK_ENV_OUT=env_out, CK_SCRIPT_DIR=spec.path, CK_WORK_DIR=work_dir)
-        argv = ["cmd", "/c", run_file] if run_file.endswith(".bat") else ["bash", run_file]
-        proc.run(argv, cwd=work_dir, env=run_env, on_line=on_line, what=spec.owner)
-        ctx.new_env.update(parse_env_out(env_out))
+        import tempfile
+
+        fd, env_out = tempfile.mkstemp(prefix=ENV_OUT + "-")  # private to this run
+        os.close(fd)
         try:
+            run_env = dict(ctx.env)
+            run_env.update(CK_ENV_OUT=env_out, CK_SCRIPT_DIR=spec.path, CK_WORK_DIR=work_dir)
+            argv = ["cmd", "/c", run_file] if run_file.endswith(".bat") else ["bash", run_file]
+            proc.run(argv, cwd=work_dir, env=run_env, on_line=on_line, what=spec.owner)
+            ctx.new_env.update(parse_env_out(env_out))
+        finally:
             os.unlink(env_out)
-        except FileNotFoundError:
-            pass
     elif module is None and not os.path.isfile(run_file):
         # a step made of env only: what it declares is what it exports
         ctx.new_env.update({k: v for k, v in ctx.env.items() if os.environ.get(k) != v})
