@@ -16,9 +16,10 @@ dependencies' keys, every step that depends on it misses too.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+
+from ..hashing import sha256
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def canonical(obj: Any) -> str:
 
 
 def digest(obj: Any) -> str:
-    return hashlib.sha256(canonical(obj).encode()).hexdigest()
+    return sha256(canonical(obj).encode()).hexdigest()
 
 
 def file_digest(path: str) -> str:
@@ -44,7 +45,7 @@ def file_digest(path: str) -> str:
     sig = (hash(path), st.st_mtime_ns, st.st_size, st.st_ino)
     cached = _FILE_HASHES.get(sig)
     if cached is None:
-        h = hashlib.sha256()
+        h = sha256()
         with open(path, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-import shutil
 import time
 
 from ..errors import CacheError, Locked
@@ -106,6 +105,8 @@ class CacheStore:
         src = os.path.join(folder, self.PARTIAL)
         if os.path.isdir(src) and os.listdir(src):
             dst = os.path.join(self.root, "partial", key)
+            import shutil
+
             shutil.rmtree(dst, ignore_errors=True)
             os.makedirs(os.path.dirname(dst), exist_ok=True)
             os.rename(src, dst)
@@ -124,6 +125,8 @@ class CacheStore:
             os.rename(folder, trash)
         except FileNotFoundError:
             return
+        import shutil
+
         shutil.rmtree(trash, ignore_errors=True)
 
     # -- listing --------------------------------------------------------------------------

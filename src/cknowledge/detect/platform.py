@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import copy
 import functools
-import hashlib
 import json
 import os
 import sys
+
+from ..hashing import sha256
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and the platform module cost start-up time in every `ck run`
@@ -108,7 +109,7 @@ def fingerprint_parts(facts: dict[str, Any]) -> dict[str, Any]:
 def fingerprint(facts: dict[str, Any]) -> str:
     """16 hex characters: sha256 of :func:`fingerprint_parts` as canonical JSON."""
     text = json.dumps(fingerprint_parts(facts), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 # -- the parts -------------------------------------------------------------------------------

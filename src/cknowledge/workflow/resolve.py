@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import os
 
-from resolvelib import AbstractProvider, BaseReporter, Resolver
-from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
-
 from ..errors import NotFound, Unsatisfiable
 from ..store.cid import ArtifactRef
 from ..versions import Version, VersionRange
@@ -87,7 +84,9 @@ class Candidate:
         return (self.kind, str(self.entry.get("uid")), str(self.version or ""), path)
 
 
-class Provider(AbstractProvider[Requirement, Candidate, str]):
+class Provider:
+    """The resolvelib provider (duck-typed: resolvelib is imported only when a real choice
+    has to be made, see :func:`resolve`)."""
     def __init__(self, store: Store, home: str, root_env: dict[str, str],
                  locked: dict[str, dict[str, Any]] | None = None) -> None:
         self.store = store
@@ -108,6 +107,11 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
                        ) -> tuple[int, str]:
         return (0 if identifier in (c.requirement.ident for c in backtrack_causes) else 1,
                 identifier)
+
+    def narrow_requirement_selection(self, identifiers: Iterable[str], resolutions: Any,
+                                     candidates: Any, information: Any,
+                                     backtrack_causes: Any) -> Iterable[str]:
+        return identifiers
 
     def find_matches(self, identifier: str, requirements: Mapping[str, Iterator[Requirement]],
                      incompatibilities: Mapping[str, Iterator[Candidate]]) -> list[Candidate]:
@@ -236,16 +240,55 @@ def _lock_label(lock: dict[str, Any]) -> str:
     return text + (f" at {lock['path']}" if lock.get("path") else "")
 
 
-def resolve(provider: Provider, root: Requirement) -> Any:
+class Resolution:
+    """What :func:`resolve` returns: the chosen candidate of every identifier."""
+
+    def __init__(self, mapping: dict[str, Candidate]) -> None:
+        self.mapping = mapping
+
+
+def resolve(provider: Provider, root: Requirement) -> Resolution:
+    """Resolve ``root`` and its dependencies.
+
+    When every identifier has exactly one candidate that meets all the requirements on
+    it, that is the only solution and no search is needed; otherwise resolvelib searches
+    (with backtracking) and explains a failure."""
     provider.root_ident = root.ident
-    resolver = Resolver(provider, BaseReporter())
+    unique = _unique_solution(provider, root)
+    if unique is not None:
+        return Resolution(unique)
+    from resolvelib import BaseReporter, Resolver
+    from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
+
+    resolver: Any = Resolver(provider, BaseReporter())  # type: ignore[arg-type]
     try:
-        return resolver.resolve([root], max_rounds=500)
+        return Resolution(dict(resolver.resolve([root], max_rounds=500).mapping))
     except ResolutionImpossible as exc:
         raise Unsatisfiable(explain(provider, exc.causes)) from None
     except ResolutionTooDeep:
         raise Unsatisfiable(f"dependencies of {root.describe()} could not be resolved "
                             "(too many conflicting choices)") from None
+
+
+def _unique_solution(provider: Provider, root: Requirement) -> dict[str, Candidate] | None:
+    """The mapping if each identifier reached has exactly one admissible candidate."""
+    reqs: dict[str, list[Requirement]] = {}
+    chosen: dict[str, Candidate] = {}
+    queue = [root]
+    while queue:
+        req = queue.pop()
+        reqs.setdefault(req.ident, []).append(req)
+        if req.ident in chosen:
+            continue
+        cands = [c for c in provider.candidates(req) if req.version.admits(c.version)]
+        if len(cands) != 1:
+            return None
+        chosen[req.ident] = cands[0]
+        queue.extend(provider.get_dependencies(cands[0]))
+    for ident, cand in chosen.items():
+        if not all(r.version.admits(cand.version) for r in reqs[ident]):
+            return None  # a later requirement rules it out: let the solver explain
+    return chosen
 
 
 def explain(provider: Provider, causes: Iterable[Any]) -> str:

@@ -7,7 +7,6 @@ A native script exports by writing ``KEY=VALUE`` lines to the file named in
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 
@@ -60,6 +59,8 @@ def _hooks(spec: ScriptSpec) -> Any:
     path = os.path.join(spec.path, spec.hooks_file)
     if not os.path.isfile(path):
         return None
+    import importlib.util
+
     name = f"cknowledge_hooks_{spec.entry.get('uid')}"
     module_spec = importlib.util.spec_from_file_location(name, path)
     assert module_spec is not None and module_spec.loader is not None
