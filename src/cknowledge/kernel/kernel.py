@@ -91,8 +91,11 @@ class Kernel:
         inputs = {k: v for k, v in request.items() if k not in RESERVED_KEYS}
         bound = bind_inputs(func, inputs, auto_name, action)
         instance = cls(self, auto_name)
-        self.store.warnings = []
-        result: dict[str, Any] = func(instance, **bound)
+        self.store.begin_request()
+        try:
+            result: dict[str, Any] = func(instance, **bound)
+        finally:
+            self.store.end_request()
         if result is None:
             result = {}
         result.setdefault("return", 0)

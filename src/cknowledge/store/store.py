@@ -46,6 +46,7 @@ class Store:
         self._scans = 0
         self._watcher: Any = None
         self._via_service = False
+        self._synced: set[tuple[Any, ...]] | None = None  # scopes checked in this request
         self.start_service = False  # the CLI sets it: start the watcher service when worth it
 
     @property
@@ -83,7 +84,27 @@ class Store:
             return [r for r in repos if fnmatch.fnmatchcase(r.name, repo)]
         return [self.repos.get(repo)]
 
+    def begin_request(self) -> None:
+        """Within one request, each scope's folders are checked once (a workflow's
+        resolution queries the store dozens of times); :meth:`end_request` ends that."""
+        self._synced = set()
+        self.warnings = []
+
+    def end_request(self) -> None:
+        self._synced = None
+
     def sync(self, repos: list[Repo], automation: str | None) -> None:
+        """Bring the index in line with the folders (see ``index.py``)."""
+        if self._synced is None:
+            self._sync(repos, automation)
+            return
+        names = tuple(r.name for r in repos)
+        if (names, automation) in self._synced or (names, None) in self._synced:
+            return
+        self._sync(repos, automation)
+        self._synced.add((names, automation))
+
+    def _sync(self, repos: list[Repo], automation: str | None) -> None:
         by_name = {r.name: r for r in repos}
 
         def reader(repo: str, auto: str, name: str) -> Parsed:
