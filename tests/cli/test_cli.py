@@ -297,3 +297,16 @@ def test_main_prints_warnings(main_in_process, home) -> None:
     rc, out, err = run("find", "dataset", "--json")
     assert rc == 0 and [e["name"] for e in json.loads(out)["list"]] == ["good"]
     assert err.startswith("ck: warning:") and "bad" in err
+
+
+def test_value_options_take_the_next_word() -> None:
+    from cknowledge.cli.args import parse_argv
+
+    req, _ = parse_argv(["run", "script", "--tags", "a,b", "--lock", "lock.yaml",
+                         "--version", ">=9", "--quiet"])
+    assert req["lock"] == "lock.yaml" and req["tags"] == "a,b" and req["version"] == ">=9"
+    assert "artifacts" not in req
+    req, _ = parse_argv(["run", "script", "--lock", "--json"])
+    assert req["lock"] is True  # no value: the action reports it
+    req, _ = parse_argv(["find", "dataset", "--", "--repo", "x"])
+    assert req["artifacts"] == ["--repo", "x"] and "repo" not in req

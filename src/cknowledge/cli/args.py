@@ -8,6 +8,8 @@ if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
     from typing import Any
 
 CLI_FLAGS = {"json", "debug", "quiet", "help"}
+# options that always take a value, so `--lock lock.yaml` reads like `--lock=lock.yaml`
+VALUE_OPTIONS = {"lock", "from_lock", "file", "version", "repo", "dataset", "python", "tags"}
 LIST_KEYS = {"tags", "no_tags"}
 
 
@@ -58,7 +60,16 @@ def parse_argv(argv: list[str]) -> tuple[dict[str, Any], dict[str, bool]]:
     flags = {f: False for f in CLI_FLAGS}
     positionals: list[str] = []
     rest_is_positional = False
-    for arg in argv:
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if (not rest_is_positional and arg.startswith("--") and "=" not in arg
+                and arg[2:].replace("-", "_") in VALUE_OPTIONS
+                and i < len(args) and not args[i].startswith(("-", "@"))):
+            arg = f"{arg}={args[i]}"
+            i += 1
         if rest_is_positional:
             positionals.append(arg)
         elif arg == "--":
