@@ -1,0 +1,1 @@
+"""Recorded experiments: measuring with repetitions, statistics, compare, replay, drift."""
