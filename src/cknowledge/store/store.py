@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
     from typing import Any
 
 DEFAULT_META_FILE = "meta.json"
+STAGING = ".staging"  # per automation folder; hidden from scans (dot-name)
 FLUSH_EVERY = 1000
 LOCK_TIMEOUT = 30.0
 
@@ -277,14 +278,15 @@ class Store:
         if folder not in self._made:
             os.makedirs(folder, exist_ok=True)
             self._made.add(folder)
-        # The new folder is built aside and renamed into place: nobody sees it half-made,
-        # so its meta file needs no temporary file of its own.
-        tmp = os.path.join(folder, f".tmp-{uid}")
+        # The new folder is built aside (in a small staging folder: cheaper for the file
+        # system than working in a folder of thousands of entries) and renamed into place:
+        # nobody sees it half-made, so its meta file needs no temporary file of its own.
+        tmp = os.path.join(folder, STAGING, uid)
         try:
             try:
                 os.mkdir(tmp)
-            except FileNotFoundError:  # the folder (or the repo) was deleted meanwhile
-                os.makedirs(folder, exist_ok=True)
+            except FileNotFoundError:  # first add here, or the folders were deleted meanwhile
+                os.makedirs(os.path.dirname(tmp), exist_ok=True)
                 os.mkdir(tmp)
             with open(os.path.join(tmp, meta_file), "w", encoding="utf-8") as fh:
                 fh.write(dump_text(body, meta_file))
