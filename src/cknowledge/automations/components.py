@@ -24,11 +24,6 @@ class Soft(Automation):
     summary = "software detection plugins"
 
 
-class Experiment(Automation):
-    name = "experiment"
-    summary = "recorded runs and results"
-
-
 class Solution(Automation):
     name = "solution"
     summary = "benchmark solution manifests"

@@ -21,6 +21,9 @@ def render(request: dict[str, Any], result: dict[str, Any]) -> str:
     action = request.get("action")
     if action == "help":
         return render_help(result)
+    if action in ("benchmark", "show", "compare", "replay", "report", "autotune", "reduce") \
+            and isinstance(result.get("text"), str):
+        return str(result["text"])
     if action == "run" and "time_s" in result:
         return render_program_run(result)
     if action in ("run", "install", "compile") and ("new_env" in result or "text" in result):

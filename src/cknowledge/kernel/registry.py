@@ -34,7 +34,7 @@ BUILTIN: dict[str, tuple[str, str]] = {
     "platform": ("cknowledge.automations.platform:PlatformAutomation", "OS, CPU, memory, GPUs and a stable fingerprint"),
     "package": ("cknowledge.automations.package:PackageAutomation", "installable packages"),
     "cache": ("cknowledge.automations.cache:CacheAutomation", "cached results of workflow steps"),
-    "experiment": ("cknowledge.automations.components:Experiment", "recorded runs and results"),
+    "experiment": ("cknowledge.automations.experiment:ExperimentAutomation", "recorded runs and results"),
     "solution": ("cknowledge.automations.components:Solution", "benchmark solution manifests"),
     "repo": ("cknowledge.automations.repo:RepoAutomation", "repos of entries (git or folders)"),
     "automation": ("cknowledge.automations.automation:AutomationAutomation",
