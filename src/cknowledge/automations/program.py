@@ -53,3 +53,64 @@ class ProgramAutomation(Automation):
         if artifact:
             return parse_artifact(artifact.split(",", 1)[0])
         return ArtifactRef(None, built["name"])
+
+    @action
+    def benchmark(self, artifact: str | None = None, opt: str | None = None,
+                  flags: str | None = None, dataset: str | None = None, repetitions: int = 5,
+                  warmup: int = 1, record: bool = False, name: str | None = None,
+                  repo: str | None = None, timeout: float | None = None,
+                  validate: bool = True) -> dict[str, Any]:
+        """Measure --repetitions=N runs after --warmup=W; --record [--name=E] keeps it.
+
+        Metrics: wall time per run, binary size, energy where RAPL counters are readable;
+        statistics per metric. The experiment entry holds the inputs, the lock, platform,
+        env and git state."""
+        from ..errors import InvalidInput
+        from ..experiments import bench
+        from ..experiments.record import finish
+
+        if not artifact:
+            raise InvalidInput("name the program: ck benchmark program:NAME")
+        measured = bench.program(self.kernel, artifact, opt=opt, flags=flags, dataset=dataset,
+                                 repetitions=repetitions, warmup=warmup, timeout=timeout,
+                                 validate=validate)
+        return finish(self.kernel, measured, record, name, repo)
+
+    @action
+    def autotune(self, artifact: str | None = None, space: Any = None, objectives: Any = None,
+                 strategy: str | None = None, budget: int | None = None,
+                 seed: int | None = None, repetitions: int | None = None,
+                 dataset: str | None = None, backend: str = "local",
+                 ray_address: str | None = None, workers: int | None = None,
+                 name: str | None = None, resume: bool = False,
+                 fixed: dict[str, Any] | None = None, timeout: float | None = None,
+                 quiet: bool = False) -> dict[str, Any]:
+        """Tune a program's choices for --objectives (time:min,size:min): noise-aware Pareto front.
+
+        --space=FILE (default: the program's space.yaml), --strategy=random|grid|tpe|nsga2,
+        --budget=N, --repetitions=R, --backend=local|ray [--ray-address=auto|ray://...],
+        --name=NAME [--resume], --fixed.CHOICE=VALUE. Every trial is recorded in an
+        experiment entry; the result has the front as a table, a PNG and an HTML plot."""
+        from ..tuning.program import autotune_program
+
+        return autotune_program(self.kernel, artifact, space=space, objectives=objectives,
+                                strategy=strategy, budget=budget, seed=seed,
+                                repetitions=repetitions, dataset=dataset, backend=backend,
+                                ray_address=ray_address, workers=workers, name=name,
+                                resume=resume, fixed=fixed, timeout=timeout,
+                                echo=self.kernel.output(quiet))
+
+    @action
+    def reduce(self, artifact: str | None = None, flags: str | None = None,
+               opt: str | None = None, objective: str = "time", repetitions: int = 5,
+               dataset: str | None = None, timeout: float | None = None,
+               quiet: bool = False) -> dict[str, Any]:
+        """Find the smallest subset of --flags whose --objective stays within noise of the full set.
+
+        --objective=time|size[:min|max], --opt, --repetitions=R, --dataset; returns the kept
+        and removed flags and every measurement."""
+        from ..tuning.program import reduce_program
+
+        return reduce_program(self.kernel, artifact, flags, opt=opt, objective=objective,
+                              repetitions=repetitions, dataset=dataset, timeout=timeout,
+                              echo=self.kernel.output(quiet))

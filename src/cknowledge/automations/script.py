@@ -26,3 +26,21 @@ class ScriptAutomation(Automation):
 
         return run(self.kernel, self.name, artifact, tags, version, inputs, env, dry_run=dry_run,
                    lock=lock, from_lock=from_lock, on_line=self.kernel.output(quiet))
+
+    @action
+    def benchmark(self, artifact: str | None = None, tags: list[str] | None = None,
+                  version: str | None = None, env: dict[str, Any] | None = None,
+                  repetitions: int = 5, warmup: int = 1, record: bool = False,
+                  name: str | None = None, repo: str | None = None, quiet: bool = False,
+                  **inputs: Any) -> dict[str, Any]:
+        """Measure --repetitions=N runs of a step after --warmup=W; --record [--name=E] keeps it.
+
+        The step runs every time (never from the cache; its deps once). Metrics: wall time,
+        its CK_METRIC_* exports, energy where RAPL counters are readable. The experiment
+        entry holds the inputs, the lock, platform, env and git state."""
+        from ..experiments import bench
+        from ..experiments.record import finish
+
+        measured = bench.script(self.kernel, artifact, tags, version, inputs, env, repetitions,
+                                warmup, on_line=self.kernel.output(quiet))
+        return finish(self.kernel, measured, record, name, repo)
