@@ -42,8 +42,10 @@ class ProgramAutomation(Automation):
         binary = built["new_env"]["CK_PROGRAM_BINARY"]
         result = run_binary(entry["meta"], entry["path"], binary, chosen, repetitions, validate,
                             timeout)
+        env = built["new_env"]
         result.update(name=built["name"], key=built["key"], compile_cached=built["cached"],
-                      binary=binary, binary_size=int(built["new_env"]["CK_PROGRAM_BINARY_SIZE"]),
+                      binary=binary, binary_size=int(env["CK_PROGRAM_BINARY_SIZE"]),
+                      code_size=int(env.get("CK_PROGRAM_CODE_SIZE") or env["CK_PROGRAM_BINARY_SIZE"]),
                       opt=opt, flags=flags, deps=built["deps"])
         return result
 

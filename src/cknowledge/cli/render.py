@@ -24,6 +24,12 @@ def render(request: dict[str, Any], result: dict[str, Any]) -> str:
     if action in ("benchmark", "show", "compare", "replay", "report", "autotune", "reduce") \
             and isinstance(result.get("text"), str):
         return str(result["text"])
+    if action == "autotune" and isinstance(result.get("table"), str):
+        return (f"{result['table']}\nexperiment: {result.get('experiment')}\n"
+                f"plot: {result.get('png')}\ninteractive: {result.get('html')}")
+    if action == "reduce" and "kept" in result:
+        return (f"kept: {' '.join(result.get('kept') or []) or '(none)'}\n"
+                f"removed: {' '.join(result.get('removed') or []) or '(none)'}")
     if action == "run" and "time_s" in result:
         return render_program_run(result)
     if action in ("run", "install", "compile") and ("new_env" in result or "text" in result):

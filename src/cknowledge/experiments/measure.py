@@ -3,7 +3,9 @@
 Every repetition is a separate run of the built binary. The metrics are named:
 
 ``time``   wall time of one run, in seconds (one value per repetition);
-``size``   size of the built binary, in bytes (one value: it does not vary).
+``size``   bytes of code and initialised data of the built binary (what ``size`` calls
+           text + data; the file size where the format is not ELF) — one value: it does
+           not vary.
 
 A step that exports ``CK_METRIC_<NAME>=value`` lines adds metric ``<name>`` (lower case).
 """
@@ -39,7 +41,8 @@ def measure_program(kernel: Kernel, artifact: str, opt: str | None = None,
             request[key] = value
     result = kernel.call(request)
     times = list(result["times_s"])[warmup:]
-    samples: dict[str, list[float]] = {"time": times, "size": [float(result["binary_size"])]}
+    size = result.get("code_size") or result["binary_size"]
+    samples: dict[str, list[float]] = {"time": times, "size": [float(size)]}
     return {"samples": samples, "valid": result.get("valid"), "dataset": result.get("dataset"),
             "key": result.get("key"), "binary": result.get("binary"),
             "compile_cached": result.get("compile_cached"), "deps": result.get("deps", {}),

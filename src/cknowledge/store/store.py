@@ -96,6 +96,7 @@ class Store:
 
     def sync(self, repos: list[Repo], automation: str | None) -> None:
         """Bring the index in line with the folders (see ``index.py``)."""
+        self.flush()  # entries added in this request are queried like all others
         if self._synced is None:
             self._sync(repos, automation)
             return

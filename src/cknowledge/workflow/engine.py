@@ -116,7 +116,12 @@ class Engine:
             env_part: dict[str, Any] = dict(node.env)
             if node.variations:  # hooks see the variations even when they set no env
                 env_part = {"env": node.env, "variations": node.variations}
-            node.parts = key_parts(node.kind, meta, entry["path"], env_part,
+            kind = node.kind
+            if node.kind == "program":
+                from .program import STEP_VERSION
+
+                kind = STEP_VERSION  # what the compile step records changes with it
+            node.parts = key_parts(kind, meta, entry["path"], env_part,
                                    self._platform(keys), deps)
         node.key = make_key(node.parts)
 

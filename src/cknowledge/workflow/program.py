@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from .spec import ScriptSpec
 
 
+STEP_VERSION = "program-2"  # part of the compile key: bump when compile_step exports change
+
+
 def compile_step(spec: ScriptSpec, env: dict[str, str], folder: str,
                  on_line: Callable[[str], None] | None) -> dict[str, str]:
     """Build the program into ``folder``; export the binary's path and size."""
@@ -53,8 +56,52 @@ def compile_step(spec: ScriptSpec, env: dict[str, str], folder: str,
     argv = [cc, *shlex.split(env.get("CK_OPT", "")), *shlex.split(env.get("CK_FLAGS", "")),
             "-o", binary, *paths, *[str(x) for x in spec.meta.get("libs") or []]]
     proc.run(argv, cwd=folder, env=env, on_line=on_line, what=f"{spec.owner} compile")
-    return {"CK_PROGRAM_BINARY": binary, "CK_PROGRAM_BINARY_SIZE": str(os.path.getsize(binary)),
-            "CK_PROGRAM_COMPILE": shlex.join(argv)}
+    out = {"CK_PROGRAM_BINARY": binary, "CK_PROGRAM_BINARY_SIZE": str(os.path.getsize(binary)),
+           "CK_PROGRAM_COMPILE": shlex.join(argv)}
+    code = code_size(binary)
+    if code is not None:
+        out["CK_PROGRAM_CODE_SIZE"] = str(code)
+    return out
+
+
+def code_size(path: str) -> int | None:
+    """Bytes of code and initialised data in an ELF file (what ``size`` calls text + data):
+    the sum of the sections that occupy memory and have content. None if not ELF. The file
+    size hides most changes behind page padding; this does not."""
+    import struct
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+            if head[:4] != b"\x7fELF":
+                return None
+            is64, little = head[4] == 2, head[5] == 1
+            end = "<" if little else ">"
+            if is64:
+                shoff, = struct.unpack_from(end + "Q", head, 0x28)
+                shentsize, shnum = struct.unpack_from(end + "HH", head, 0x3A)
+            else:
+                shoff, = struct.unpack_from(end + "I", head, 0x20)
+                shentsize, shnum = struct.unpack_from(end + "HH", head, 0x2E)
+            fh.seek(shoff)
+            table = fh.read(shentsize * shnum)
+    except (OSError, struct.error):
+        return None
+    total = 0
+    for i in range(shnum):
+        base = i * shentsize
+        try:
+            if is64:
+                sh_type, sh_flags = struct.unpack_from(end + "IQ", table, base + 4)
+                sh_size, = struct.unpack_from(end + "Q", table, base + 0x20)
+            else:
+                sh_type, sh_flags = struct.unpack_from(end + "II", table, base + 4)
+                sh_size, = struct.unpack_from(end + "I", table, base + 0x14)
+        except struct.error:
+            return None
+        if sh_flags & 0x2 and sh_type != 8:  # SHF_ALLOC, not SHT_NOBITS (.bss)
+            total += sh_size
+    return total
 
 
 def platform_keys(spec: ScriptSpec, env: dict[str, str]) -> tuple[str, ...]:
