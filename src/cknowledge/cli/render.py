@@ -25,7 +25,10 @@ def render(request: dict[str, Any], result: dict[str, Any]) -> str:
             and isinstance(result.get("text"), str):
         return str(result["text"])
     if action == "autotune" and isinstance(result.get("table"), str):
-        return (f"{result['table']}\nexperiment: {result.get('experiment')}\n"
+        exp = result.get("experiment")
+        if isinstance(exp, dict):
+            exp = f"experiment:{exp.get('repo')}:{exp.get('name')} ({exp.get('trials')})"
+        return (f"{result['table']}\nexperiment: {exp}\n"
                 f"plot: {result.get('png')}\ninteractive: {result.get('html')}")
     if action == "reduce" and "kept" in result:
         return (f"kept: {' '.join(result.get('kept') or []) or '(none)'}\n"
