@@ -117,3 +117,22 @@ def test_the_html_report_is_self_contained(home, tmp_path) -> None:
     assert "Plotly.newPlot" in text and text.count("metric-") >= 2
     assert '<script src="https://cdn.plot.ly' not in text  # the library is embedded: offline
     assert len(text) > 1_000_000
+
+
+def test_report_of_a_tuning_run_is_its_interactive_plot(home, tmp_path) -> None:
+    import os
+
+    from tests.conftest import access, ok
+
+    folder = os.path.join(str(home), "repos", "local", "experiment", "tune-x")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "meta.json"), "w") as fh:
+        fh.write('{"kind": "tuning", "tags": ["tuning"]}')
+    r = access(action="report", automation="experiment", artifact="tune-x",
+               file=str(tmp_path / "r.html"))
+    assert r["return"] == 16 and "no pareto.html" in r["error"]
+    with open(os.path.join(folder, "pareto.html"), "w") as fh:
+        fh.write("<html>front</html>")
+    r = ok(action="report", automation="experiment", artifact="tune-x",
+           file=str(tmp_path / "r.html"))
+    assert open(r["file"]).read() == "<html>front</html>"

@@ -164,5 +164,15 @@ class ExperimentAutomation(Automation):
         entry = self._entry(artifact, repo)
         target = os.path.abspath(file or f"{entry['name']}.html")
         os.makedirs(os.path.dirname(target), exist_ok=True)
+        plot = os.path.join(entry["path"], "pareto.html")
+        if (entry["meta"] or {}).get("kind") == "tuning":
+            if not os.path.isfile(plot):
+                from ..errors import NotFound
+
+                raise NotFound(f"tuning run {entry['name']} has no pareto.html yet (no trial "
+                               "finished); run it with 'ck autotune ... --resume'")
+            with open(plot, encoding="utf-8") as fh:  # the run's own interactive report
+                atomic_write_text(target, fh.read())
+            return {"file": target, "text": f"report written to {target}"}
         atomic_write_text(target, html_report(entry["name"], entry["meta"]))
         return {"file": target, "text": f"report written to {target}"}
