@@ -126,8 +126,11 @@ def test_cli_starts_the_service_and_it_keeps_the_index_fresh(home) -> None:
             text = fh.read()
         with open(meta, "w") as fh:
             fh.write(text.replace('"bench"', '"bench", "svc"'))
+        before = (watchd.stats(ck_home) or {}).get("syncs", 0)
         proc = _ck(ck_home, "find", "dataset", "--tags=svc")
         assert proc.stdout.split() == ["dataset:local:e7"], proc.stderr
+        # the CLI asked the service instead of scanning by itself
+        assert (watchd.stats(ck_home) or {}).get("syncs", 0) > before
         os.makedirs(os.path.join(folder, "hand"))
         with open(os.path.join(folder, "hand", "meta.yaml"), "w") as fh:
             fh.write("tags: [svc]\n")

@@ -36,7 +36,8 @@ def _shutil() -> Any:
 class Store:
     def __init__(self, home: str, watch_from: int = 2) -> None:
         """``watch_from``: the scan from which this process uses change notification
-        (the watcher service uses it from its first scan; CLI processes never reach 2)."""
+        (0: never, as in one-shot CLI runs; 1: from the first, as the watcher service does;
+        the default 2: from the second, for long-lived processes that query again)."""
         self.home = home
         self.watch_from = watch_from
         self.repos = RepoRegistry(home)
@@ -115,7 +116,7 @@ class Store:
 
         pairs = [(r.name, r.path) for r in repos]
         self.flush()
-        if self._scans == 0 and self.watch_from > 1:
+        if self._scans == 0 and self.watch_from != 1:  # (1: the watcher service itself)
             from . import watchd
 
             if watchd.supported():

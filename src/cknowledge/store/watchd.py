@@ -103,6 +103,21 @@ def start(home: str) -> None:
                          start_new_session=True, close_fds=True)
 
 
+def stats(home: str) -> dict[str, Any] | None:
+    """How many sync requests the running service has answered (None: no service)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(5)
+        sock.connect(address(home))
+        _send(sock, {"op": "stats"})
+        reply = _recv(sock)
+        return reply if isinstance(reply, dict) and reply.get("ok") else None
+    except (OSError, ValueError):
+        return None
+    finally:
+        sock.close()
+
+
 def stop(home: str) -> bool:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -132,6 +147,7 @@ def serve(home: str) -> int:
     server.settimeout(tick)
     store = Store(home, watch_from=1)
     idle = 0.0
+    served = 0
     try:
         while os.path.isdir(home) and idle < IDLE_S:
             try:
@@ -149,11 +165,15 @@ def serve(home: str) -> int:
                     if req.get("op") == "stop":
                         _send(conn, {"ok": True})
                         return 0
+                    if req.get("op") == "stats":
+                        _send(conn, {"ok": True, "syncs": served})
+                        continue
                     if req.get("home") != os.path.realpath(home):
                         _send(conn, {"ok": False, "error": "another home"})
                         continue
                     repos = [Repo(n, p, uid=u) for n, p, u in req["repos"]]
                     store.sync(repos, req.get("automation"))
+                    served += 1
                     _send(conn, {"ok": True, "warnings": store.warnings})
                 except Exception as exc:  # a bad request must not end the service
                     try:
