@@ -28,7 +28,12 @@ STATUS_BY_CODE: dict[int, int] = {
     11: 400,  # ArchiveError
     12: 400,  # PluginError
     13: 401,  # AuthError
+    14: 422,  # CommandFailed: the request was understood, the step it ran failed
+    15: 502,  # DownloadError: an upstream server or the network failed
     16: 404,  # NotFound
+    17: 422,  # ChecksumError
+    18: 409,  # Unsatisfiable: the requirements conflict
+    19: 500,  # CacheError
     32: 423,  # Locked
 }
 
