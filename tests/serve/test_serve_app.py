@@ -213,14 +213,17 @@ def test_internal_errors_are_500_and_odd_values_are_strings(
 
 @pytest.mark.parametrize(("code", "status"), [
     (0, 200), (1, 500), (2, 400), (3, 400), (4, 400), (5, 400), (6, 422), (7, 403), (8, 409),
-    (9, 400), (10, 400), (11, 400), (12, 400), (13, 401), (16, 404), (32, 423), (99, 400),
+    (9, 400), (10, 400), (11, 400), (12, 400), (13, 401), (14, 422), (15, 502), (16, 404),
+    (17, 422), (18, 409), (19, 500), (32, 423), (99, 400),
 ])
 def test_status_of_each_code(code: int, status: int) -> None:
     assert http_status({"return": code, "error": "x"}) == status
 
 
 def test_status_of_malformed_results() -> None:
-    assert set(STATUS_BY_CODE) >= {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 32}
+    from cknowledge.errors import ALL_ERRORS
+
+    assert set(STATUS_BY_CODE) >= {0} | {cls.code for cls in ALL_ERRORS}  # every code mapped
     assert http_status({}) == 500
     assert http_status({"return": "0"}) == 500
     assert http_status({"return": True}) == 500
