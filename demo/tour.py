@@ -148,6 +148,20 @@ def tour() -> None:
     heading("10. The same find from Python")
     python_api()
 
+    heading("11. Workflows: detect, build, run, benchmark")
+    if shutil.which("gcc") is None:
+        note("gcc is not installed here: skipping the program workflow.")
+    else:
+        note("Software detection is data (soft entries); the C benchmark programs of the "
+             "built-in repo compile with the gcc found, cached by sources, compiler and "
+             "flags, and check their output against reference outputs.")
+        ck("detect", "soft", "--tags=compiler,gcc")
+        ck("compile", "program:cbench-matmul", "--opt=-O3", "--dry-run")
+        ck("run", "program:cbench-matmul", "--opt=-O3", "--dataset=cbench-n-small")
+        note("A benchmark repeats separate runs and reports statistics, never one number:")
+        ck("benchmark", "program:cbench-matmul", "--opt=-O3", "--repetitions=5",
+           "--name=matmul-o3")
+
     heading("Done")
     note("Next: 'ck help', 'ck help dataset', 'ck find dataset --help'; docs/ has the guides.")
 

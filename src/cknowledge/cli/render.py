@@ -49,6 +49,8 @@ def render(request: dict[str, Any], result: dict[str, Any]) -> str:
             return "\n".join(f"{e.get('kind')}:{e.get('name')}"
                              + (f" {e['version']}" if e.get("version") else "")
                              + f"  {str(e.get('key'))[:12]}  {e.get('path')}" for e in items)
+        if items and "automation" not in items[0] and {"name", "version", "path"} <= set(items[0]):
+            return "\n".join(f"{e['name']} {e['version']} {e['path']}" for e in items)
         if items and "automation" not in items[0]:
             return "\n".join(_json(i) for i in items)
         return "\n".join(_cid(e) for e in items)
@@ -100,6 +102,7 @@ def render_program_run(result: dict[str, Any]) -> str:
     valid = {True: "output valid", False: "output INVALID", None: "output not checked"}
     return (f"program:{result.get('name')} on {result.get('dataset')}: "
             f"{valid[result.get('valid')]}; {result.get('time_s', 0) * 1000:.1f} ms "
-            f"(runs: {times} ms); binary {result.get('binary_size')} bytes "
+            f"(runs: {times} ms); binary {result.get('binary_size')} bytes, code+data "
+            f"{result.get('code_size')} bytes "
             f"({'cached build' if result.get('compile_cached') else 'built'}, key "
             f"{str(result.get('key'))[:12]})")
