@@ -143,6 +143,10 @@ class ExperimentAutomation(Automation):
 
             raise NotFound(f"no experiment matches {artifact or ','.join(include)}")
         data = rows(found)
+        if not data:
+            raise InvalidInput(f"{', '.join(e['name'] for e in found[:5])}: no benchmark samples to "
+                               "export (a tuning run keeps its trials in trials.jsonl; "
+                               "'ck report' shows its Pareto front)")
         target = file or f"{found[0]['name'] if len(found) == 1 else 'experiments'}.{fmt}"
         write_rows(data, target, fmt)
         return {"file": os.path.abspath(target), "format": fmt, "count": len(found),

@@ -26,6 +26,16 @@ META = "ck-cache.json"
 LOCK_TIMEOUT = 3600.0
 
 
+def _well_formed(data: Any) -> bool:
+    if not isinstance(data, dict):
+        return False
+    env, paths, tags = data.get("new_env", {}), data.get("paths", []), data.get("tags", [])
+    return (isinstance(env, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                          for k, v in env.items())
+            and isinstance(paths, list) and all(isinstance(p, str) for p in paths)
+            and isinstance(tags, list) and all(isinstance(t, str) for t in tags))
+
+
 class CacheStore:
     def __init__(self, home: str) -> None:
         self.root = os.path.join(home, "cache")
@@ -43,6 +53,8 @@ class CacheStore:
             return None
         except (OSError, ValueError):
             return None  # unreadable: treated as absent, replaced by the next run
+        if not _well_formed(data):
+            return None  # the wrong shape (a hand edit?): treated as absent too
         data["path"] = os.path.dirname(path)
         return data
 

@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         from ..serve.cli import serve_main
 
         return serve_main(request)
+    restore = _on_termination()
     try:
         if request.get("action") == "help" and "topic" not in request:
             from ..home import home_dir
@@ -65,20 +66,28 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    except Terminated as exc:
+        _err(f"stopped by signal {exc.signum}")
+        return 128 + exc.signum
     except Exception as exc:
         return _fail(exc, debug)
+    finally:
+        restore()
     for warning in result.get("warnings", []):
         sys.stderr.write(f"{PROG}: warning: {warning}\n")
-    if flags["json"]:
-        import json
+    try:
+        if flags["json"]:
+            import json
 
-        _emit(json.dumps(result, indent=2, default=str))
-    else:
-        from .render import render
+            _emit(json.dumps(result, indent=2, default=str))
+        else:
+            from .render import render
 
-        text = render(request, result)
-        if text:
-            _emit(text)
+            text = render(request, result)
+            if text:
+                _emit(text)
+    except Exception as exc:
+        return _fail(exc, debug)
     return 0
 
 
@@ -102,6 +111,37 @@ def _run(request: dict[str, Any], quiet: bool = False) -> dict[str, Any]:
     return kernel.call(request)  # type: ignore[no-any-return]
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C, so running steps are stopped and cleaned."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_termination() -> Any:
+    """Turn SIGTERM/SIGHUP into :class:`Terminated` while ``main`` runs; returns the undo."""
+    import signal
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise Terminated(signum)
+
+    saved = []
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            try:
+                saved.append((sig, signal.signal(sig, stop)))
+            except (ValueError, OSError):  # not the main thread (in-process callers)
+                pass
+
+    def restore() -> None:
+        for sig, handler in saved:
+            signal.signal(sig, handler)
+
+    return restore
+
+
 def _fail(exc: Exception, debug: bool) -> int:
     from ..errors import CKError
 
@@ -112,6 +152,10 @@ def _fail(exc: Exception, debug: bool) -> int:
     if isinstance(exc, CKError):
         _err(exc.message)
         return min(exc.code, 255)
+    if isinstance(exc, OSError):  # the home or working folder is unusable, a disk is full...
+        where = f": {exc.filename}" if exc.filename else ""
+        _err(f"{exc.strerror or exc}{where}")
+        return 1
     _err(f"internal error: {type(exc).__name__}: {exc}"
          + ("" if debug else " (run with --debug for the traceback)"))
     return 1

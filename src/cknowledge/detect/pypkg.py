@@ -62,8 +62,13 @@ def query(python: str, distributions: list[str]) -> dict[str, dict[str, Any]]:
     Raises ``CommandFailed`` (or ``NotFound`` when ``python`` cannot be started)."""
     env = dict(os.environ, PYTHONIOENCODING="utf-8")
     env.pop("PYTHONSTARTUP", None)
-    output = run([python, "-c", SCRIPT, json.dumps(distributions)], env=env, timeout=TIMEOUT,
-                 what="the Python interpreter")
+    try:
+        output = run([python, "-c", SCRIPT, json.dumps(distributions)], env=env,
+                     timeout=TIMEOUT, what="the Python interpreter")
+    except CommandFailed as exc:  # the command line holds the whole probe script: not shown
+        tail = " | ".join(exc.details.get("tail", [])[-2:]) or "no output"
+        raise CommandFailed(f"{python} is not a working Python interpreter "
+                            f"({exc.details.get('returncode', 'failed')}: {tail})") from None
     for line in reversed(output.splitlines()):
         if line.startswith("CK-JSON:"):
             data = json.loads(line[len("CK-JSON:"):])

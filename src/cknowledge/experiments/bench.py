@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 UNITS = {"time": "s", "size": "bytes", "energy_j": "J"}
 METRIC_PREFIX = "CK_METRIC_"
+RESERVED = ("time", "size", "energy_j")  # a step cannot export these: the benchmark measures them
 
 
 def _check_counts(repetitions: int, warmup: int) -> None:
@@ -198,7 +199,13 @@ def script(kernel: Kernel, artifact: str | None = None, tags: Any = None,
                 if note not in warnings:
                     warnings.append(note)
                 continue
-            samples.setdefault(key[len(METRIC_PREFIX):].lower(), []).append(number)
+            metric = key[len(METRIC_PREFIX):].lower()
+            if metric in RESERVED:
+                note = f"{key}: '{metric}' is measured by the benchmark itself; not recorded"
+                if note not in warnings:
+                    warnings.append(note)
+                continue
+            samples.setdefault(metric, []).append(number)
     assert top.spec is not None
     entry = top.cand.entry
     captured = capture(kernel, lock["nodes"], entry.get("repo"), top.env, top.spec.env_keys)

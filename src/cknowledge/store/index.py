@@ -349,6 +349,12 @@ class Index:
         return self.db.execute(sql, args).fetchall()
 
 
+    def broken(self, automation: str, name: str) -> list[str]:
+        """The parse errors of entries with this name whose meta is broken."""
+        rows = self.db.execute("SELECT error FROM entries INDEXED BY entries_broken WHERE "
+                               "error IS NOT NULL AND automation=? AND name=?", (automation, name))
+        return [str(r[0]) for r in rows]
+
     def _tag_weight(self, tag: str) -> int:
         """How many entries carry ``tag``, counted up to a cap (cheap: an index range)."""
         row = self.db.execute("SELECT count(*) FROM (SELECT 1 FROM tags WHERE tag=? LIMIT 5000)",

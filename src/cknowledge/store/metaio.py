@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from ..errors import MetaError
+from ..errors import InvalidInput, MetaError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
@@ -90,8 +90,13 @@ def atomic_write_text(path: str, text: str) -> None:
     """
     import tempfile
 
+    if os.path.isdir(path):
+        raise InvalidInput(f"cannot write {path}: it is a folder; give a file name")
     folder = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         try:  # keep the mode of the file replaced, else what the umask gives a new file
             mode = os.stat(path).st_mode & 0o7777

@@ -210,6 +210,11 @@ class Store:
             raise InvalidInput(f"name the {automation} entry to load (AUTOMATION:NAME)")
         found = self.find(automation, ref, with_meta=True)
         if not found:
+            broken = self.index.broken(automation, ref.name) if ref.name else []
+            if broken:
+                from ..errors import MetaError
+
+                raise MetaError(broken[0])
             raise NotFound(f"{automation} entry {ref} not found")
         if len(found) > 1:
             names = ", ".join(f"{e['repo']}:{e['name']}" for e in found[:5])

@@ -231,7 +231,10 @@ def reduce_program(kernel: Kernel, artifact: str | None, flags: str | None,
     if repetitions < 2 and parsed[0].metric == "time":
         raise InvalidInput("--repetitions must be at least 2 to judge noise")
     _check_dataset(kernel, entry, dataset)
-    words = shlex.split(flags)
+    try:
+        words = shlex.split(flags)
+    except ValueError as exc:
+        raise InvalidInput(f"cannot read --flags {flags!r}: {exc}") from None
     if not words:
         raise InvalidInput("--flags holds no flag")
     started = time.perf_counter()

@@ -173,5 +173,5 @@ def _find_resumable(kernel: Kernel, name: str | None, repo: str,
             candidates.append((str(meta.get("started") or ""), item["name"]))
     if not candidates:
         raise NotFound("nothing to resume: no unfinished tuning run"
-                       + (f" of program:{program}" if program else "") + "; name one with --name")
+                       + (f" of {program}" if program else "") + "; name one with --name")
     return store.load("experiment", ArtifactRef(repo, max(candidates)[1]))

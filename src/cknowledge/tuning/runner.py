@@ -370,6 +370,9 @@ def run_tuning(kernel: Kernel | None, evaluate: Callable[[dict[str, Any]], Any],
             strategy = _stored(meta, "strategy", strategy, lambda a, b: a == b)
             seed = _stored(meta, "seed", seed, lambda a, b: a == b)
             fixed = _stored(meta, "fixed", fixed or None, lambda a, b: a == b) or {}
+            _stored(meta, "program", program, lambda a, b: a == b)
+            for key, value in (extra_meta or {}).items():  # e.g. dataset, repetitions
+                _stored(meta, key, value, lambda a, b: a == b)
             budget = budget if budget is not None else meta.get("budget")
         if parsed_space is None:
             raise InvalidInput("give the search space: --space=FILE (YAML or JSON)")

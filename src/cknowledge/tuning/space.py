@@ -93,6 +93,13 @@ class Choice:
             raise InvalidInput(f"space choice {name!r}: 'to' must be one of "
                                f"{', '.join(TARGETS)}, not {self.target!r}")
         self.format: str | None = None if spec.get("format") is None else str(spec["format"])
+        if self.format is not None:
+            try:
+                self.format.format(value=0)
+            except (KeyError, IndexError, ValueError) as exc:
+                raise InvalidInput(f"space choice {name!r}: format {self.format!r} is not "
+                                   "valid (the only placeholder is {value}): "
+                                   f"{type(exc).__name__} {exc}") from None
         self.values: list[Any] = []
         self.low: float = 0.0
         self.high: float = 0.0

@@ -65,7 +65,7 @@ def run(kernel: Kernel, kind: str, artifact: str | None, tags: Any, version: str
         write_lock(lock, top, graph)
     if dry_run:
         return {"dry_run": True, "graph": graph, "text": render_tree(graph),
-                **({"lock": os.path.abspath(lock)} if lock else {})}
+                **({"lock": lock_path(lock)} if lock else {})}
     result = engine.execute(top, inputs, None)
     out = {"name": top.cand.entry["name"], "key": top.key, "version": result.get("version"),
            "cached": result.get("cached", False), "path": result.get("path"),
@@ -76,7 +76,7 @@ def run(kernel: Kernel, kind: str, artifact: str | None, tags: Any, version: str
                                    "skipped": n.result is None}
                     for n in walk(top) if n is not top}}
     if lock:
-        out["lock"] = os.path.abspath(lock)
+        out["lock"] = lock_path(lock)
     return out
 
 
@@ -156,8 +156,12 @@ def write_lock(path: str, top: Node, graph: dict[str, Any]) -> None:
                       "path": (node.cand.found or {}).get("path"),
                       "variations": node.variations, "key": node.key, "parts": node.parts})
     data = {"cknowledge_lock": LOCK_FORMAT, "root": top.cand.ident, "nodes": nodes}
-    target = path if path.endswith((".yaml", ".yml", ".json")) else path + ".yaml"
-    atomic_write_text(target, dump_text(data, target))
+    atomic_write_text(lock_path(path), dump_text(data, lock_path(path)))
+
+
+def lock_path(path: str) -> str:
+    """Where ``--lock=PATH`` writes: PATH, with ``.yaml`` added when it has no extension."""
+    return os.path.abspath(path if path.endswith((".yaml", ".yml", ".json")) else path + ".yaml")
 
 
 def read_lock(path: str) -> dict[str, Any]:
@@ -168,7 +172,10 @@ def read_lock(path: str) -> dict[str, Any]:
     data = read_meta(path)
     if data.get("cknowledge_lock") != LOCK_FORMAT or not isinstance(data.get("nodes"), list):
         raise InvalidInput(f"{path} is not a cknowledge lock file")
-    data["by_ident"] = {n["ident"]: n for n in data["nodes"] if isinstance(n, dict)}
+    nodes = data["nodes"]
+    if not all(isinstance(n, dict) and isinstance(n.get("ident"), str) for n in nodes):
+        raise InvalidInput(f"{path}: every node of a lock file needs an 'ident'")
+    data["by_ident"] = {n["ident"]: n for n in nodes}
     return data
 
 

@@ -67,7 +67,8 @@ class Engine:
         if not provider.candidates(root):
             from ..errors import NotFound
 
-            raise NotFound(f"no script has the tags {','.join(root.tags)}"
+            kind = root.kinds[0] if len(root.kinds) == 1 else "script"
+            raise NotFound(f"no {kind} has the tags {','.join(root.tags)}"
                            if not root.entry else f"{root.describe()} not found")
         result = resolve(provider, root)
         nodes = {ident: Node(cand) for ident, cand in result.mapping.items()}
@@ -199,7 +200,7 @@ class Engine:
 
             return compile_step(node.spec, env, folder, self.on_line)
         return run_script(node.spec, env, inputs, dep_results, folder, node.variations,
-                          self.on_line)
+                          self.on_line, declared=node.env)
 
     def _install(self, node: Node, dep_env: dict[str, str], folder: str
                  ) -> tuple[dict[str, str], list[str]]:

@@ -53,7 +53,11 @@ def compile_step(spec: ScriptSpec, env: dict[str, str], folder: str,
             raise NotFound(f"{spec.owner}: source file {src} is missing")
         paths.append(path)
     binary = os.path.join(folder, spec.name)
-    argv = [cc, *shlex.split(env.get("CK_OPT", "")), *shlex.split(env.get("CK_FLAGS", "")),
+    try:
+        opt, flags = shlex.split(env.get("CK_OPT", "")), shlex.split(env.get("CK_FLAGS", ""))
+    except ValueError as exc:
+        raise InvalidInput(f"{spec.owner}: cannot read --opt/--flags: {exc}") from None
+    argv = [cc, *opt, *flags,
             "-o", binary, *paths, *[str(x) for x in spec.meta.get("libs") or []]]
     proc.run(argv, cwd=folder, env=env, on_line=on_line, what=f"{spec.owner} compile")
     out = {"CK_PROGRAM_BINARY": binary, "CK_PROGRAM_BINARY_SIZE": str(os.path.getsize(binary)),

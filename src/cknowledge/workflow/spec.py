@@ -26,7 +26,7 @@ from __future__ import annotations
 import fnmatch
 import os
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, MetaError
 from ..store.legacy import normalize_tags
 from ..versions import VersionRange
 
@@ -44,10 +44,10 @@ class DepSpec:
 
     def __init__(self, raw: dict[str, Any], owner: str) -> None:
         if not isinstance(raw, dict):
-            raise InvalidInput(f"{owner}: each entry of 'deps' must be a mapping, not {raw!r}")
+            raise MetaError(f"{owner}: each entry of 'deps' must be a mapping, not {raw!r}")
         tags, variations = split_variation_tags(normalize_tags(raw.get("tags")))
         if not tags:
-            raise InvalidInput(f"{owner}: a dependency has no tags ({raw!r})")
+            raise MetaError(f"{owner}: a dependency has no tags ({raw!r})")
         self.tags = tuple(tags)
         self.variations = tuple(sorted(set(variations) | {
             v.lstrip("_") for v in normalize_tags(raw.get("variations"))}))
@@ -77,7 +77,7 @@ def _conditions(raw: Any, owner: str) -> dict[str, list[str]]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise InvalidInput(f"{owner}: a dependency condition must be a mapping {{VAR: [values]}}")
+        raise MetaError(f"{owner}: a dependency condition must be a mapping {{VAR: [values]}}")
     return {str(k): [str(v) for v in (vals if isinstance(vals, list) else [vals])]
             for k, vals in raw.items()}
 
@@ -93,7 +93,7 @@ def _str_env(raw: Any, owner: str, key: str) -> dict[str, str]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise InvalidInput(f"{owner}: '{key}' must be a mapping of env names to values")
+        raise MetaError(f"{owner}: '{key}' must be a mapping of env names to values")
     return {str(k): "" if v is None else str(v) for k, v in raw.items()}
 
 
@@ -112,15 +112,21 @@ class ScriptSpec:
         self.cache = meta.get("cache") is True or str(meta.get("cache")).lower() in ("true", "yes")
         raw_deps = meta.get("deps") or []
         if not isinstance(raw_deps, list):
-            raise InvalidInput(f"{self.owner}: 'deps' must be a list")
+            raise MetaError(f"{self.owner}: 'deps' must be a list")
         self.deps = [DepSpec(d, self.owner) for d in raw_deps]
         self.input_mapping = _str_env(meta.get("input_mapping"), self.owner, "input_mapping")
         self.default_env = _str_env(meta.get("default_env"), self.owner, "default_env")
         self.env = _str_env(meta.get("env"), self.owner, "env")
         self.variations: dict[str, dict[str, Any]] = {}
-        for name, body in (meta.get("variations") or {}).items():
-            if not isinstance(body, dict):
+        raw_variations = meta.get("variations") or {}
+        if not isinstance(raw_variations, dict):
+            raise MetaError(f"{self.owner}: 'variations' must be a mapping of names to bodies")
+        for name, body in raw_variations.items():
+            if body is None:
                 body = {}
+            if not isinstance(body, dict):
+                raise MetaError(f"{self.owner}: variation {name!r} must be a mapping "
+                                f"(env, deps, group, default), not {body!r}")
             self.variations[str(name).lstrip("_")] = body
         self.new_env_keys = [str(k) for k in normalize_tags(meta.get("new_env_keys"))]
         self.env_keys = [str(k) for k in normalize_tags(meta.get("env_keys"))]
@@ -180,7 +186,7 @@ class ScriptSpec:
         for name in variations:
             extra = self.variations[name].get("deps") or []
             if not isinstance(extra, list):
-                raise InvalidInput(f"{self.owner}: variations.{name}.deps must be a list")
+                raise MetaError(f"{self.owner}: variations.{name}.deps must be a list")
             deps.extend(DepSpec(d, self.owner) for d in extra)
         scope = dict(os.environ)
         scope.update(env)

@@ -66,8 +66,9 @@ def _hooks(spec: ScriptSpec) -> Any:
     assert module_spec is not None and module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
     try:
-        module_spec.loader.exec_module(module)
-    except Exception as exc:
+        with _stdout_to_stderr():
+            module_spec.loader.exec_module(module)
+    except (Exception, SystemExit) as exc:
         raise PluginError(f"{spec.owner}: hook module {path} failed to load: "
                           f"{type(exc).__name__}: {exc}") from None
     return module
@@ -78,26 +79,64 @@ def _call_hook(spec: ScriptSpec, module: Any, name: str, ctx: StepContext) -> No
     if func is None:
         return
     try:
-        result = func(ctx)
+        with _stdout_to_stderr():  # stdout belongs to the CLI's result (--json)
+            result = func(ctx)
     except (CommandFailed, InvalidInput):
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise CommandFailed(f"{spec.owner}: {name}() failed: {type(exc).__name__}: {exc}") from None
+    if result is not None and not isinstance(result, dict):
+        raise CommandFailed(f"{spec.owner}: {name}() must return a dict or None, not "
+                            f"{type(result).__name__}")
     if isinstance(result, dict):
-        ctx.new_env.update({str(k): str(v) for k, v in result.get("new_env", {}).items()})
-        ctx.skip_run = ctx.skip_run or bool(result.get("skip_run"))
+        extra = result.get("new_env") or {}
+        if not isinstance(extra, dict):
+            raise CommandFailed(f"{spec.owner}: {name}() returned a new_env that is not a mapping")
+        ctx.new_env.update(extra)
+        skip = result.get("skip_run")
+        ctx.skip_run = ctx.skip_run or skip is True or str(skip).lower() in ("true", "yes", "1")
+    _as_strings(spec, name, ctx)
+
+
+def _as_strings(spec: ScriptSpec, hook: str, ctx: StepContext) -> None:
+    """Env values are strings: numbers are converted, anything else is an error."""
+    for label, mapping in (("env", ctx.env), ("new_env", ctx.new_env)):
+        for key, value in list(mapping.items()):
+            if not isinstance(key, str) or not key:
+                raise CommandFailed(f"{spec.owner}: {hook}() put the key {key!r} into ctx.{label} "
+                                    "(env names are non-empty strings)")
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise CommandFailed(f"{spec.owner}: {hook}() set ctx.{label}[{key!r}] to "
+                                    f"{value!r} (env values are strings)")
+            mapping[key] = str(value)
+
+
+class _stdout_to_stderr:
+    def __enter__(self) -> None:
+        self.saved = sys.stdout
+        sys.stdout = sys.stderr
+
+    def __exit__(self, *_: Any) -> None:
+        sys.stdout = self.saved
 
 
 def run_script(spec: ScriptSpec, env: dict[str, str], inputs: dict[str, Any],
                deps: dict[str, dict[str, Any]], work_dir: str, variations: list[str],
-               on_line: Callable[[str], None] | None) -> dict[str, str]:
+               on_line: Callable[[str], None] | None,
+               declared: dict[str, str] | None = None) -> dict[str, str]:
     """Run the hooks and the native command; return the exported env."""
     from .. import proc
 
     ctx = StepContext(spec, env, inputs, deps, work_dir, variations)
+    run_file = os.path.join(spec.path, spec.run_file)
+    if not os.path.realpath(run_file).startswith(os.path.realpath(spec.path) + os.sep):
+        raise InvalidInput(f"{spec.owner}: run file {spec.run_file!r} is outside the entry")
+    if "run" in spec.meta and not os.path.isfile(run_file):
+        from ..errors import NotFound
+
+        raise NotFound(f"{spec.owner}: its run file {spec.run_file} is missing")
     module = _hooks(spec)
     _call_hook(spec, module, "preprocess", ctx)
-    run_file = os.path.join(spec.path, spec.run_file)
     if not ctx.skip_run and os.path.isfile(run_file):
         import tempfile
 
@@ -113,7 +152,7 @@ def run_script(spec: ScriptSpec, env: dict[str, str], inputs: dict[str, Any],
             os.unlink(env_out)
     elif module is None and not os.path.isfile(run_file):
         # a step made of env only: what it declares is what it exports
-        ctx.new_env.update({k: v for k, v in ctx.env.items() if os.environ.get(k) != v})
+        ctx.new_env.update(declared if declared is not None else {})
     _call_hook(spec, module, "postprocess", ctx)
     return spec.exported(ctx.new_env)
 
