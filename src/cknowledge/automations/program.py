@@ -35,6 +35,11 @@ class ProgramAutomation(Automation):
         against the reference; returns time_s, binary_size, valid."""
         from ..workflow.program import pick_dataset, run_binary
 
+        if repetitions < 1:
+            from ..errors import InvalidInput
+
+            raise InvalidInput(f"--repetitions must be at least 1, not {repetitions}")
+
         built = self.compile(artifact=artifact, tags=tags, opt=opt, flags=flags, env=env,
                              quiet=quiet)
         entry = self.store.load(self.name, self._ref(artifact, built))

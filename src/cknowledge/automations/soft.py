@@ -62,6 +62,17 @@ class SoftAutomation(Automation):
             names = ", ".join(e["name"] for e in detectors[:5])
             within = f" within {version!r}" if version else ""
             result["message"] = f"nothing installed was found{within} by {names}"
+            if version:  # say what there is outside the range
+                outside = []
+                for entry in detectors:
+                    try:
+                        outside += [f"{f.version} at {f.path}" for f in
+                                    detect(entry, paths=paths, python=python,
+                                           home=self.kernel.home)]
+                    except CKError:
+                        continue
+                if outside:
+                    result["message"] += "; found outside it: " + ", ".join(outside[:5])
         return result
 
 

@@ -33,7 +33,12 @@ def _emit(text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv in (["--version"], ["-V"], ["version"]):
+    if argv and argv[0] in ("--version", "-V", "version") and set(argv[1:]) <= {"--json"}:
+        if "--json" in argv:
+            from .. import __version__ as version
+
+            _emit(f'{{"version": "{version}", "return": 0}}')
+            return 0
         from .. import __version__
 
         _emit(f"cknowledge {__version__}")

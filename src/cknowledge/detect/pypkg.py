@@ -32,14 +32,15 @@ for name in json.loads(sys.argv[1]):
         top = (dist.read_text("top_level.txt") or "").split()
     except Exception:
         pass
-    if not top:
+    if not top:  # no top_level.txt: every top-level name the files use, the best first
         for f in dist.files or []:
             head = f.parts[0] if f.parts else ""
             if head and head != ".." and not head.endswith((".dist-info", ".egg-info", ".data")):
-                top = [head.split(".py")[0] if head.endswith(".py") else head]
-                break
+                head = head.split(".py")[0] if head.endswith(".py") else head
+                if head not in top:
+                    top.append(head)
     want = name.lower().replace("-", "_")
-    top.sort(key=lambda t: (t.lower() != want, t.startswith("_")))
+    top.sort(key=lambda t: (t.lower() != want, t.startswith("_"), t.endswith(".libs")))
     path = None
     for t in top:
         p = str(dist.locate_file(t))
