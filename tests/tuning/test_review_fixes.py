@@ -40,3 +40,14 @@ def test_resume_refuses_another_program_or_settings(home) -> None:
     assert r["return"] == 2 and "repetitions" in r["error"]
     r = access(action="export", automation="experiment", artifact="t", format="csv")
     assert r["return"] == 2 and "no benchmark samples" in r["error"]
+
+
+def test_a_run_where_every_trial_fails_is_an_error(home, tmp_path) -> None:
+    space = tmp_path / "space.yaml"
+    space.write_text('choices:\n  opt: {type: categorical, values: ["-O1", "-O2"]}\n'
+                     '  bogus: {type: flag, flag: "-fno-such-gcc-flag-at-all"}\n')
+    r = access(action="autotune", automation="program", artifact="cbench-crc32",
+               space=str(space), budget=2, name="allfail", fixed={"bogus": True},
+               repetitions=2)
+    assert r["return"] == 14 and "all 2 trials failed" in r["error"]
+    assert "trials.jsonl" in r["error"]

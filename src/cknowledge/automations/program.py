@@ -100,12 +100,21 @@ class ProgramAutomation(Automation):
         experiment entry; the result has the front as a table, a PNG and an HTML plot."""
         from ..tuning.program import autotune_program
 
-        return autotune_program(self.kernel, artifact, space=space, objectives=objectives,
-                                strategy=strategy, budget=budget, seed=seed,
-                                repetitions=repetitions, dataset=dataset, backend=backend,
-                                ray_address=ray_address, workers=workers, name=name,
-                                resume=resume, fixed=fixed, timeout=timeout,
-                                echo=self.kernel.output(quiet))
+        result = autotune_program(self.kernel, artifact, space=space, objectives=objectives,
+                                  strategy=strategy, budget=budget, seed=seed,
+                                  repetitions=repetitions, dataset=dataset, backend=backend,
+                                  ray_address=ray_address, workers=workers, name=name,
+                                  resume=resume, fixed=fixed, timeout=timeout,
+                                  echo=self.kernel.output(quiet))
+        trials = result.get("trials") or {}
+        if trials.get("count") and not trials.get("ok"):
+            from ..errors import CommandFailed
+
+            exp = result.get("experiment") or {}
+            where = exp.get("trials") if isinstance(exp, dict) else exp
+            raise CommandFailed(f"all {trials['count']} trials failed (their reasons are "
+                                f"recorded in {where}); no Pareto front")
+        return result
 
     @action
     def reduce(self, artifact: str | None = None, flags: str | None = None,
