@@ -708,13 +708,19 @@ def main():
     res['total_s'] = time.perf_counter() - t_start
     md, goals = build_report(res)
     res['goals'] = goals
-    with open(os.path.join(RESULTS, 'foundation.json'), 'w') as f:
+    write_results('foundation', res, md)
+    return 0
+
+
+def write_results(name, res, md):
+    """bench/results/NAME.json and NAME.md, the table on stdout (shared by every benchmark)."""
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, name + '.json'), 'w') as f:
         json.dump(res, f, indent=1, default=str)
-    with open(os.path.join(RESULTS, 'foundation.md'), 'w') as f:
+    with open(os.path.join(RESULTS, name + '.md'), 'w') as f:
         f.write(md)
     sys.stdout.write(md)
-    log('done in %.0f s -> %s' % (res['total_s'], RESULTS))
-    return 0
+    log('done in %.0f s -> %s' % (res.get('total_s', 0), RESULTS))
 
 
 if __name__ == '__main__':

@@ -533,12 +533,7 @@ def main():
     res['total_s'] = time.perf_counter() - t_start
     md, goals = build_report(res)
     res['goals'] = goals
-    with open(os.path.join(RESULTS, 'workflow.json'), 'w') as f:
-        json.dump(res, f, indent=1, default=str)
-    with open(os.path.join(RESULTS, 'workflow.md'), 'w') as f:
-        f.write(md)
-    sys.stdout.write(md)
-    log('done in %.0f s -> %s' % (res['total_s'], RESULTS))
+    F.write_results('workflow', res, md)
     return 0
 
 

@@ -47,7 +47,6 @@ class Store:
         self._made: set[str] = set()
         self._scans = 0
         self._watcher: Any = None
-        self._via_service = False
         self._synced: set[tuple[Any, ...]] | None = None  # scopes checked in this request
         self.start_service = False  # the CLI sets it: start the watcher service when worth it
 
@@ -124,7 +123,6 @@ class Store:
                                                automation)
                 if warnings is not None:
                     self.warnings = warnings
-                    self._via_service = True
                     return
         watcher = self._get_watcher()
         if watcher is None and self._scans == 1 and self.start_service:
