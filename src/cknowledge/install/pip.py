@@ -67,12 +67,23 @@ def check(spec: Mapping[str, Any]) -> list[str]:
     return [p.strip() for p in packages]
 
 
-def find_python(python: object) -> str:
-    """The interpreter to create the venv with: a path, a name on PATH, or sys.executable."""
+def find_python(python: object, env: Mapping[str, str] | None = None) -> str:
+    """The interpreter to create the venv with: a path, a name on PATH, or sys.executable.
+
+    ``$NAME`` / ``${NAME}`` are taken from ``env`` (what the package's dependencies
+    exported, e.g. ``${CK_PYTHON_BIN}`` from a detected interpreter)."""
     if python is None:
         return sys.executable
     if not isinstance(python, str) or not python:
         raise InvalidInput(f"pip `python` must be an interpreter path, not {python!r}")
+    if "$" in python:
+        from string import Template
+
+        try:
+            python = Template(python).substitute(env or {})
+        except (KeyError, ValueError) as exc:
+            raise InvalidInput(f"pip `python` {python!r} names {exc} that no dependency "
+                               "exports (declare a dependency that sets it)") from None
     found = python if os.sep in python else shutil.which(python)
     if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
         raise NotFound(f"python interpreter {python!r} was not found (give a path to an "
@@ -86,7 +97,7 @@ def install(spec: Mapping[str, Any], target: str, env: Mapping[str, str],
 
     Returns ``{"venv", "python", "version"}`` (the first package's installed version)."""
     packages = check(spec)
-    python = find_python(spec.get("python"))
+    python = find_python(spec.get("python"), env)
     venv = os.path.join(target, "venv")
     penv = pip_env(env)
     try:

@@ -6,11 +6,13 @@ archive or members that would be written through a link. Members are unpacked in
 temporary folder inside the destination (links last, each checked again with
 ``realpath``) and moved into place only when all went well, so a refused or broken
 archive leaves nothing behind. ``strip`` drops leading path components, as
-``tar --strip-components`` does.
+``tar --strip-components`` does; ``include`` (glob patterns on the member paths, ``*``
+crossing folders) keeps only the members that match.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import posixpath
 import shutil
@@ -18,6 +20,7 @@ import stat
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,7 +80,8 @@ def _parts(name: str, archive: str, what: str = "member") -> tuple[str, ...]:
     return parts
 
 
-def _read_members(archive: str, kind: str, strip: int) -> list[Member]:
+def _read_members(archive: str, kind: str, strip: int,
+                  include: Sequence[str] | None = None) -> list[Member]:
     out: list[Member] = []
     try:
         if kind == "zip":
@@ -117,6 +121,12 @@ def _read_members(archive: str, kind: str, strip: int) -> list[Member]:
     for member in out:
         member.parts = member.parts[strip:]
     kept = [member for member in out if member.parts]
+    if include is not None:
+        kept = [member for member in kept if member.kind != "dir" and any(
+            fnmatch.fnmatchcase("/".join(member.parts), pattern) for pattern in include)]
+        if not kept:
+            raise ArchiveError(f"archive {archive}: no member matches {', '.join(include)}; "
+                               "nothing was unpacked (check the include patterns)")
     if not any(member.kind != "dir" for member in kept):
         extra = f" after strip_components={strip}" if strip else ""
         raise ArchiveError(f"archive {archive} holds no files{extra}")
@@ -151,12 +161,17 @@ def _check_links(members: list[Member], archive: str) -> None:
             files.add(m.parts)
 
 
-def unpack(archive: str, dest: str, kind: str, strip: int = 0) -> list[str]:
+def unpack(archive: str, dest: str, kind: str, strip: int = 0,
+           include: Sequence[str] | None = None) -> list[str]:
     """Unpack ``archive`` (``"tar"`` or ``"zip"``) into ``dest``; return the names placed
-    at its top. Nothing is left in ``dest`` when an exception is raised."""
+    at its top. Nothing is left in ``dest`` when an exception is raised. ``include``: only
+    the members whose path (after ``strip``) matches one of these glob patterns."""
     if not isinstance(strip, int) or isinstance(strip, bool) or strip < 0:
         raise InvalidInput(f"strip_components must be a non-negative integer, not {strip!r}")
-    members = _read_members(archive, kind, strip)
+    if include is not None and (isinstance(include, str) or not all(
+            isinstance(p, str) and p for p in include)):
+        raise InvalidInput(f"include must be a list of glob patterns, not {include!r}")
+    members = _read_members(archive, kind, strip, include)
     os.makedirs(dest, exist_ok=True)
     stage = tempfile.mkdtemp(prefix=".unpack-", dir=dest)
     moved: list[str] = []
