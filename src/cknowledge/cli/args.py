@@ -9,7 +9,8 @@ if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
 
 CLI_FLAGS = {"json", "debug", "quiet", "help"}
 # options that always take a value, so `--lock lock.yaml` reads like `--lock=lock.yaml`
-VALUE_OPTIONS = {"lock", "from_lock", "file", "version", "repo", "dataset", "python", "tags"}
+VALUE_OPTIONS = {"lock", "from_lock", "file", "version", "repo", "dataset", "python", "tags",
+                 "hub", "token"}
 LIST_KEYS = {"tags", "no_tags"}
 
 
@@ -103,3 +104,58 @@ def parse_argv(argv: list[str]) -> tuple[dict[str, Any], dict[str, bool]]:
     if len(positionals) > 2:
         request["artifacts"] = positionals[2:]
     return request, flags
+
+
+#: ``cb VERB ...`` words that go to the ``hub`` automation (``ck hub VERB ...`` too)
+HUB_VERBS = ("login", "logout", "whoami", "status", "publish", "versions", "download",
+             "search", "submit", "grant")
+_HUB_COMPONENT_VERBS = ("publish", "versions", "download", "grant")
+
+
+def hub_request(request: dict[str, Any], via_hub_word: bool) -> dict[str, Any]:
+    """Rewrite a parsed ``ck hub VERB ...`` (``via_hub_word``) or ``cb VERB ...`` request
+    into one for the ``hub`` automation: ``cb publish dataset:x`` becomes
+    ``{"action": "publish", "automation": "hub", "component": "dataset:x"}``,
+    ``ck hub user add NAME`` becomes ``{"action": "add_user", ..., "name": NAME}`` and
+    ``ck hub serve`` keeps ``"action": "serve"`` for the CLI to run the server."""
+    out = {k: v for k, v in request.items() if k not in ("action", "automation", "artifact",
+                                                         "artifacts")}
+    words: list[str] = []
+    if via_hub_word:
+        verb = request.get("automation")
+        if request.get("artifact") is not None:
+            raise UsageError(f"cannot read 'ck hub {verb}:{request['artifact']}'; "
+                             "write: ck hub VERB [ARGUMENT ...]")
+    else:
+        verb = request.get("action")
+        if request.get("automation"):
+            first = str(request["automation"])
+            if request.get("artifact") is not None:
+                first += ":" + str(request["artifact"])
+            words.append(first)
+    extra = request.get("artifacts") or []
+    words.extend(str(w) for w in (extra if isinstance(extra, list) else [extra]))
+    out["automation"] = "hub"
+    if verb is None:
+        out["action"] = "help"
+        return out
+    out["action"] = str(verb)
+    if verb == "user":
+        if len(words) != 2 or words[0] != "add":
+            raise UsageError("usage: ck hub user add NAME [--admin] [--db=URL] [--root=DIR]")
+        out["action"] = "add_user"
+        out["name"] = words[1]
+        return out
+    if verb in _HUB_COMPONENT_VERBS:
+        if len(words) > 1:
+            raise UsageError(f"'{verb}' takes one component (AUTOMATION:NAME), not "
+                             f"{' '.join(words)}")
+        if words:
+            out["component"] = words[0]
+        return out
+    slot = {"search": "q", "login": "hub", "submit": "scoreboard"}.get(str(verb))
+    if words and (slot is None or len(words) > 1 or slot in out):
+        raise UsageError(f"'{verb}' takes no further argument {words[-1]!r}")
+    if words and slot:
+        out[slot] = words[0]
+    return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .args import UsageError, parse_argv
+from .args import HUB_VERBS, UsageError, hub_request, parse_argv
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
@@ -46,9 +46,17 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         request, flags = parse_argv(argv)
+        if request.get("action") == "hub" or (PROG == "cb" and request.get("action")
+                                              in HUB_VERBS):
+            request = hub_request(request, via_hub_word=request.get("action") == "hub")
     except UsageError as exc:
         _err(str(exc))
         return 2
+    if request.get("automation") == "hub" and request.get("action") == "serve" \
+            and not flags["help"]:
+        from ..client.serve import hub_serve_main
+
+        return hub_serve_main(request)
     if flags["help"] or request.get("action") in (None, "help"):
         topic = _help_topic(request, flags)
         request = {"action": "help", "automation": "kernel"}
@@ -85,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             import json
 
             _emit(json.dumps(result, indent=2, default=str))
+        elif request.get("automation") == "hub" and isinstance(result.get("text"), str):
+            _emit(result["text"])
         else:
             from .render import render
 
@@ -168,7 +178,7 @@ def _fail(exc: Exception, debug: bool) -> int:
 
 def cb_main(argv: list[str] | None = None) -> int:
     """``cb``: the paper's short verbs. ``cb init X`` = ``ck init solution:X``; the hub
-    verbs (login, publish, versions, download) pass through unchanged."""
+    verbs (login, publish, versions, download, ...) go to the ``hub`` automation."""
     global PROG
     argv = list(sys.argv[1:] if argv is None else argv)
     PROG = "cb"

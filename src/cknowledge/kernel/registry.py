@@ -39,6 +39,8 @@ BUILTIN: dict[str, tuple[str, str]] = {
     "repo": ("cknowledge.automations.repo:RepoAutomation", "repos of entries (git or folders)"),
     "automation": ("cknowledge.automations.automation:AutomationAutomation",
                    "user-defined automations (Python classes in repos)"),
+    "hub": ("cknowledge.automations.hub:HubAutomation",
+            "publish, find and download components; submit results (a component hub)"),
     "kernel": ("cknowledge.automations.kernel:KernelAutomation",
                "version, help, import of archives"),
 }

@@ -1,0 +1,77 @@
+"""``ck hub serve [--db=URL] [--root=DIR] [--host=127.0.0.1] [--port=8787]``.
+
+Runs the hub server in the foreground (the server itself is :mod:`cknowledge.hub`).
+Without options it serves ``$CK_HOME/hub`` with the SQLite file ``hub.sqlite`` in it; a
+``--root`` alone puts the SQLite file there too. Returns the process exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8787
+_OPTIONS = {"action", "automation", "db", "root", "host", "port"}
+
+
+def _err(message: str) -> None:
+    sys.stderr.write(f"ck: error: {message}\n")
+
+
+def resolve_options(request: dict[str, Any], home: str) -> tuple[str, str, str, int]:
+    """``(db_url, root, host, port)`` from the parsed options. Raises ``ValueError``."""
+    from ..hub.admin import default_paths
+
+    unknown = sorted(k for k in request if k not in _OPTIONS)
+    if unknown:
+        raise ValueError(f"'ck hub serve' has no option {unknown[0]!r}; its options: --db, "
+                         "--root, --host, --port")
+    for key in ("db", "root", "host"):
+        if key in request and (not isinstance(request[key], str) or not request[key]):
+            raise ValueError(f"--{key} needs a value: --{key}=VALUE")
+    default_db, default_root = default_paths(home)
+    root = os.path.abspath(request["root"]) if request.get("root") else default_root
+    db = request.get("db") or (default_db if root == default_root else
+                               "sqlite:///" + os.path.join(root, "hub.sqlite"))
+    raw_port = request.get("port", DEFAULT_PORT)
+    try:
+        port = int(str(raw_port))
+    except ValueError:
+        raise ValueError(f"--port must be a number from 0 to 65535, not {raw_port!r}") from None
+    if not 0 <= port <= 65535:
+        raise ValueError(f"--port must be a number from 0 to 65535, not {port}")
+    return str(db), root, str(request.get("host") or DEFAULT_HOST), port
+
+
+def hub_serve_main(request: dict[str, Any]) -> int:
+    from ..home import home_dir
+
+    try:
+        from ..hub.server import serve
+    except ImportError as exc:
+        _err(f"'ck hub serve' needs the hub's server packages ({exc.name or exc} is "
+             "missing): pip install 'cknowledge[hub]'")
+        return 1
+    try:
+        db, root, host, port = resolve_options(request, home_dir(None))
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
+    from ..errors import CKError
+
+    try:
+        serve(db, root, host, port)
+    except CKError as exc:
+        _err(exc.message)
+        return min(exc.code, 255)
+    except KeyboardInterrupt:
+        return 0
+    except OSError as exc:
+        _err(f"the hub cannot serve on {host}:{port}: {exc}")
+        return 1
+    return 0

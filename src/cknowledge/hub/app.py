@@ -1,0 +1,207 @@
+"""The hub application: ``create_app(db_url, root)`` builds the FastAPI app, runs the
+migrations, prepares the static files and mounts the JSON API (``/api/v1``) and the web
+pages."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import __version__
+from ..errors import CKError
+from .db import Database
+from .problems import body_of, status_of
+from .storage import BlobStore
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MiB = 1024 * 1024
+
+
+class HubState:
+    """What every route needs: the database, the archive store and the limits."""
+
+    def __init__(self, db: Database, blobs: BlobStore, max_upload: int,
+                 max_unpacked: int) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.max_upload = max_upload
+        self.max_unpacked = max_unpacked
+
+
+def prepare_static(root: str) -> str:
+    """Copy the package's static files and plotly.js (from the installed ``plotly``
+    package) into ``ROOT/static``; return that folder."""
+    target = os.path.join(root, "static")
+    os.makedirs(target, exist_ok=True)
+    sources = [os.path.join(HERE, "static", f) for f in os.listdir(os.path.join(HERE, "static"))]
+    import importlib.util
+
+    spec = importlib.util.find_spec("plotly")   # found, not imported
+    if spec is not None and spec.submodule_search_locations:
+        sources.append(os.path.join(list(spec.submodule_search_locations)[0], "package_data",
+                                    "plotly.min.js"))
+    # without plotly the pages still work; the plot says what is missing
+    for src in sources:
+        if not os.path.isfile(src):
+            continue
+        dst = os.path.join(target, os.path.basename(src))
+        st = os.stat(src)
+        if not os.path.exists(dst) or os.path.getsize(dst) != st.st_size or \
+                os.path.getmtime(dst) < st.st_mtime:
+            tmp = dst + ".tmp-" + str(os.getpid())
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dst)
+    return target
+
+
+def error_response(exc: CKError, request: Request) -> Response:
+    status = status_of(exc)
+    if not request.url.path.startswith("/api/"):
+        from .routes_web import error_page
+
+        return error_page(request, status, exc.message)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body_of(exc), status_code=status, headers=headers)
+
+
+class BodyLimit:
+    """ASGI middleware: count request body bytes as they arrive and answer 413 past the
+    limit (uploads: ``max_upload`` plus room for the form fields; JSON: ``json_limit``).
+    A multipart upload without any Authorization header is refused before it is read."""
+
+    def __init__(self, app: Any, max_upload: int, json_limit: int = 4 * MiB) -> None:
+        self.app = app
+        self.upload_limit = max_upload + MiB
+        self.json_limit = json_limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope.get("headers", [])}
+        multipart = headers.get("content-type", "").startswith("multipart/")
+        limit = self.upload_limit if multipart else self.json_limit
+        if multipart and not headers.get("authorization"):
+            await _send_json(send, 401, {
+                "return": 13, "error": "hub: publishing writes: send 'Authorization: Bearer "
+                                       "TOKEN' (an admin creates tokens with "
+                                       "'ck hub user add NAME')"})
+            return
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await _send_json(send, 413, _too_large(limit))
+            return
+        seen = 0
+
+        async def counted() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:   # FastAPI passes HTTPException through its body parsing
+                    from fastapi import HTTPException
+
+                    raise HTTPException(413, _too_large(limit)["error"])
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _too_large(limit: int) -> dict[str, Any]:
+    return {"return": 2, "error": f"hub: the request body is over this hub's limit of "
+                                  f"{limit} bytes; send less"}
+
+
+async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
+    import json
+
+    data = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    if status == 401:
+        headers.append((b"www-authenticate", b"Bearer"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})
+
+
+def create_app(db_url: str, root: str, *, max_upload: int = 64 * MiB,
+               max_unpacked: int | None = None) -> FastAPI:
+    """The hub for database ``db_url`` with archives and static files under ``root``.
+
+    ``max_upload`` bounds one uploaded archive (413 above it); ``max_unpacked`` bounds
+    the total size of its members (default: 16 times ``max_upload``, at least 1 GiB)."""
+    root = os.path.abspath(root)
+    os.makedirs(root, exist_ok=True)
+    db = Database(db_url)
+    db.migrate()
+    blobs = BlobStore(root)
+    blobs.clear_tmp()
+    static = prepare_static(root)
+    state = HubState(db, blobs, max_upload, max_unpacked or max(16 * max_upload, 1024 * MiB))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.dispose()
+
+    app = FastAPI(title="cknowledge hub", version=__version__, lifespan=lifespan,
+                  description="The versioned component registry and live scoreboards of "
+                              "cknowledge. Writes need 'Authorization: Bearer TOKEN' "
+                              "(tokens come from 'ck hub user add NAME'). Errors are "
+                              '{"return": code, "error": "one line"}.')
+    app.state.hub = state
+    app.add_middleware(BodyLimit, max_upload=max_upload)
+
+    @app.exception_handler(CKError)
+    async def ck_error(request: Request, exc: CKError) -> Response:
+        return error_response(exc, request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = 16 if exc.status_code == 404 else (1 if exc.status_code >= 500 else 2)
+        detail = str(exc.detail)
+        message = "hub: no such page or endpoint (see /openapi.json)" \
+            if exc.status_code == 404 else detail if detail.startswith("hub:") \
+            else f"hub: {detail}"
+        if not request.url.path.startswith("/api/"):
+            from .routes_web import error_page
+
+            return error_page(request, exc.status_code, message)
+        return JSONResponse({"return": code, "error": message}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: "
+            f"{e.get('msg')}" for e in exc.errors())
+        body: dict[str, Any] = {"return": 2, "error": f"hub: invalid request: {problems}"}
+        if not request.url.path.startswith("/api/"):
+            from .routes_web import error_page
+
+            return error_page(request, 422, body["error"])
+        return JSONResponse(body, status_code=422)
+
+    @app.get("/health", tags=["server"], summary="Liveness check")
+    def health() -> dict[str, Any]:
+        return {"return": 0, "status": "ok", "version": __version__}
+
+    from .routes_api import router as api_router
+    from .routes_web import router as web_router
+
+    app.include_router(api_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=static), name="static")
+    return app
+
+
+def html(text: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(text, status_code=status)

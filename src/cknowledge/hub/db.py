@@ -1,0 +1,108 @@
+"""Database engines for the hub: SQLite (WAL, busy timeout) or PostgreSQL (psycopg 3),
+and the migrations, run from code at start-up (``alembic upgrade head``).
+
+Every request is one short transaction. On SQLite a writing transaction starts with
+``BEGIN IMMEDIATE``, so concurrent writers queue on the busy timeout instead of failing
+when a read lock cannot be upgraded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..errors import InvalidInput
+
+MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
+#: how long (seconds) a SQLite writer waits for the lock before giving up
+BUSY_TIMEOUT = 60
+
+
+class Database:
+    """One hub database: a reading and a writing engine plus their session factories."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise InvalidInput(f"hub: cannot read the database URL {url!r} (write e.g. "
+                               "sqlite:///PATH/hub.sqlite or "
+                               "postgresql+psycopg://USER:PW@HOST:PORT/DB)") from None
+        self.url = url
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            path = parsed.database or ""
+            if not path or path == ":memory:" or path.startswith("file:"):
+                raise InvalidInput(f"hub: the SQLite database must be a file "
+                                   f"(sqlite:///PATH/hub.sqlite), not {url!r}")
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            self.reader = _sqlite_engine(url, immediate=False)
+            self.writer = _sqlite_engine(url, immediate=True)
+        elif self.dialect == "postgresql":
+            self.reader = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            self.writer = self.reader
+        else:
+            raise InvalidInput(f"hub: database {self.dialect!r} is not supported; use "
+                               "sqlite:///PATH or postgresql+psycopg://...")
+        self._read = sessionmaker(self.reader, expire_on_commit=False)
+        self._write = sessionmaker(self.writer, expire_on_commit=False)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reads only (rolled back at the end)."""
+        with self._read() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One writing transaction: committed if the block ends normally."""
+        with self._write() as session, session.begin():
+            yield session
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision (a no-op when it is there already)."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", MIGRATIONS)
+        with self.writer.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def dispose(self) -> None:
+        self.reader.dispose()
+        if self.writer is not self.reader:
+            self.writer.dispose()
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+    engine = create_engine(url, pool_size=10, max_overflow=40, pool_timeout=BUSY_TIMEOUT,
+                           connect_args={"timeout": BUSY_TIMEOUT,
+                                              "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None   # transactions are begun below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT * 1000}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine

@@ -1,0 +1,143 @@
+"""The web pages (server-rendered with Jinja2): search, components, scoreboards with
+sortable, filterable, paginated tables and a Pareto plot, result provenance."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from .. import __version__
+from . import service
+from .app import HERE, HubState
+
+router = APIRouter(include_in_schema=False)
+PAGE = 50
+_ENV: Any = None
+
+
+def _env() -> Any:
+    global _ENV
+    if _ENV is None:
+        from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+        _ENV = Environment(loader=FileSystemLoader(os.path.join(HERE, "templates")),
+                           autoescape=select_autoescape(["html"]), auto_reload=False)
+        _ENV.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True,
+                                                             ensure_ascii=False, default=str)
+        _ENV.filters["num"] = _num
+    return _ENV
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not value.is_integer():
+            return f"{value:.4g}" if abs(value) < 1e5 else f"{value:,.0f}"
+        return f"{int(value):,}"
+    return str(value)
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    text = _env().get_template(template).render(request=request, version=__version__,
+                                                **context)
+    return HTMLResponse(text, status_code=status)
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    return render(request, "error.html", status=status, status_code=status, message=message)
+
+
+def _hub(request: Request) -> HubState:
+    state: HubState = request.app.state.hub
+    return state
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request) -> HTMLResponse:
+    with _hub(request).db.read() as session:
+        recent = service.recent_components(session, 10)
+        boards = service.list_scoreboards(session)["items"]
+    return render(request, "index.html", recent=recent, boards=boards)
+
+
+@router.get("/components", response_class=HTMLResponse)
+def components(request: Request, q: str = "", automation: str = "", tag: str = "",
+               offset: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
+    with _hub(request).db.read() as session:
+        found = service.list_components(session, q, automation, tag, PAGE, offset)
+    base = {k: v for k, v in (("q", q), ("automation", automation), ("tag", tag)) if v}
+    return render(request, "components.html", q=q, found=found, offset=offset, page=PAGE,
+                  prev_url=_url("/components", base, offset - PAGE) if offset else None,
+                  next_url=_url("/components", base, offset + PAGE)
+                  if offset + PAGE < found["total"] else None)
+
+
+def _url(path: str, query: dict[str, Any], offset: int | None = None) -> str:
+    q = dict(query)
+    if offset:
+        q["offset"] = max(offset, 0)
+    return f"{path}?{urlencode(q)}" if q else path
+
+
+@router.get("/components/{automation}/{name}", response_class=HTMLResponse)
+def component(request: Request, automation: str, name: str) -> HTMLResponse:
+    with _hub(request).db.read() as session:
+        comp = service.get_component(session, automation, name)
+    return render(request, "component.html", c=comp,
+                  base_url=str(request.base_url).rstrip("/"))
+
+
+@router.get("/scoreboards", response_class=HTMLResponse)
+def scoreboards(request: Request) -> HTMLResponse:
+    with _hub(request).db.read() as session:
+        boards = service.list_scoreboards(session)["items"]
+    return render(request, "scoreboards.html", boards=boards)
+
+
+@router.get("/scoreboards/{name}", response_class=HTMLResponse)
+def scoreboard(request: Request, name: str, sort: str = "",
+               order: Annotated[str, Query(pattern="^(asc|desc)?$")] = "",
+               platform: str = "", backend: str = "", version: str = "",
+               reference: str = "", offset: Annotated[int, Query(ge=0)] = 0,
+               x: str = "", y: str = "") -> HTMLResponse:
+    filters = service.Filters(platform, backend, version, reference)
+    with _hub(request).db.read() as session:
+        board, info = service.get_scoreboard(session, name)
+        page = service.query_results(session, board, filters, sort, order, PAGE, offset)
+        options = service.facets(session, board)
+    metrics = info["metrics"]
+    names = [m["name"] for m in metrics]
+    x = x if x in names else names[0]
+    y = y if y in names else (names[1] if len(names) > 1 else names[0])
+    keep = filters.query()
+    path = f"/scoreboards/{name}"
+    sort_links = {}
+    for m in metrics:
+        best = "desc" if m["better"] == "higher" else "asc"
+        flip = ("asc" if page["order"] == "desc" else "desc") if page["sort"] == m["name"] \
+            else best
+        sort_links[m["name"]] = _url(path, {**keep, "sort": m["name"], "order": flip})
+    flip = ("asc" if page["order"] == "desc" else "desc") \
+        if page["sort"] == "submitted_at" else "desc"
+    sort_links["submitted_at"] = _url(path, {**keep, "sort": "submitted_at", "order": flip})
+    here = {**keep, "sort": page["sort"], "order": page["order"]}
+    pareto_query = urlencode({**keep, "x": x, "y": y})
+    return render(request, "scoreboard.html", b=info, page=page, options=options,
+                  filters=keep, sort_links=sort_links, offset=offset, size=PAGE, x=x, y=y,
+                  pareto_url=f"/api/v1/scoreboards/{name}/pareto?{pareto_query}",
+                  prev_url=_url(path, here, offset - PAGE) if offset else None,
+                  next_url=_url(path, here, offset + PAGE)
+                  if offset + PAGE < page["total"] else None)
+
+
+@router.get("/results/{result_id}", response_class=HTMLResponse)
+def result(request: Request, result_id: int) -> HTMLResponse:
+    with _hub(request).db.read() as session:
+        found = service.get_result(session, result_id)
+    return render(request, "result.html", r=found)

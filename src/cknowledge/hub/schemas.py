@@ -1,0 +1,125 @@
+"""What the hub accepts: pydantic v2 models of a result submission and a scoreboard."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.+@=-]{0,199}$"
+_METRIC = r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$"
+_COMPONENT = r"^[A-Za-z0-9_][A-Za-z0-9_.+@=-]{0,199}:[A-Za-z0-9_][A-Za-z0-9_.+@=-]{0,199}$"
+
+Scalar = str | int | float | bool | None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class SolutionRef(_Strict):
+    name: str = Field(pattern=_NAME)
+    version: str = Field(min_length=1, max_length=100)
+
+
+class ComponentRef(_Strict):
+    component: str = Field(pattern=_COMPONENT, description="AUTOMATION:NAME")
+    version: str = Field(min_length=1, max_length=100)
+
+
+class Statistic(BaseModel):
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+    mean: float
+    ci95: float | None = None
+    cv: float | None = None
+    n: int = Field(ge=1)
+
+
+class Platform(_Strict):
+    fingerprint: str = Field(pattern=r"^[0-9a-f]{16}$", description="16 hex digits")
+    facts: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExperimentRef(_Strict):
+    uid: str = Field(min_length=1, max_length=100)
+    recorded_at: str | None = None
+
+
+class Submission(_Strict):
+    """One benchmark result as posted to ``/api/v1/scoreboards/{name}/results``."""
+
+    solution: SolutionRef
+    components: list[ComponentRef] = Field(default_factory=list, max_length=1000)
+    config: dict[str, Scalar] = Field(default_factory=dict)
+    metrics: dict[str, float] = Field(min_length=1, max_length=100)
+    statistics: dict[str, Statistic] | None = None
+    platform: Platform
+    lockfile: dict[str, Any] | None = None
+    experiment: ExperimentRef | None = None
+    reference: bool = False
+
+    @field_validator("metrics")
+    @classmethod
+    def _metric_names(cls, value: dict[str, float]) -> dict[str, float]:
+        import re
+
+        for key in value:
+            if not re.match(_METRIC, key):
+                raise ValueError(f"metric name {key!r} is not valid (letters, digits, _ . -)")
+        return value
+
+    def digest(self, scoreboard: str) -> str:
+        """sha256 of the canonical JSON (sorted keys) without the volatile fields (when
+        the experiment was recorded): the same result posted twice has the same digest."""
+        data = self.model_dump(mode="json")
+        if data.get("experiment"):
+            data["experiment"].pop("recorded_at", None)
+        data["scoreboard"] = scoreboard
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Metric(_Strict):
+    name: str = Field(pattern=_METRIC)
+    unit: str = Field(default="", max_length=50)
+    better: Literal["higher", "lower"]
+
+
+class ScoreboardIn(_Strict):
+    """A scoreboard definition as posted (by an admin) to ``/api/v1/scoreboards``."""
+
+    name: str = Field(pattern=_NAME)
+    title: str = Field(default="", max_length=400)
+    description: str = Field(default="", max_length=10_000)
+    metrics: list[Metric] = Field(min_length=1, max_length=50)
+    config_keys: list[str] = Field(default_factory=list, max_length=50)
+    required: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _known(self) -> ScoreboardIn:
+        names = [m.name for m in self.metrics]
+        if len(set(names)) != len(names):
+            raise ValueError("metric names repeat")
+        unknown = [r for r in self.required if r not in names]
+        if unknown:
+            raise ValueError(f"required metrics {unknown} are not among the metrics {names}")
+        return self
+
+
+class OwnerIn(_Strict):
+    user: str = Field(min_length=1, max_length=100)
+
+
+def problems(exc: Exception) -> str:
+    """One line naming each invalid field of a pydantic ValidationError."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    out = []
+    for e in errors():
+        loc = ".".join(str(p) for p in e.get("loc", ())) or "body"
+        out.append(f"{loc}: {e.get('msg')}")
+    return "; ".join(out)
