@@ -16,6 +16,9 @@ from cknowledge import api
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
+# the PostgreSQL cluster and live-hub fixtures of the hub tests
+pytest_plugins = ["tests.hub.conftest_pg"]
+
 
 @pytest.fixture(autouse=True)
 def _builtin_repo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,

@@ -1,0 +1,152 @@
+"""Solutions: one benchmark made portable (the paper's ``cb init`` / ``cb benchmark``).
+
+    init(kernel, entry, backend=None)       prepare every step the manifest lists (cached)
+    benchmark(kernel, entry, inputs, ...)   prepare what the inputs need, run the harness in
+                                            each mode, write and check the results layout,
+                                            record an experiment, summarize beside references
+
+A solution entry's meta is a :class:`~.manifest.Manifest`. The steps are ordinary workflow
+steps (``package`` or ``script`` entries found by tags), so everything they install is in
+the content-addressed cache and ``ck init`` a second time only checks it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+
+from ..errors import CKError
+from .manifest import Manifest, Step, bind_inputs, load_manifest
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from ..kernel.kernel import Kernel
+
+__all__ = ["benchmark", "init", "load_manifest", "prepare"]
+
+
+def label_of(entry: dict[str, Any]) -> str:
+    return f"solution:{entry['name']}"
+
+
+def _say(on_line: Callable[[str], None] | None, text: str) -> None:
+    if on_line is not None:
+        on_line(text)
+
+
+def run_step(kernel: Kernel, step: Step, label: str, lock_dir: str | None,
+             on_line: Callable[[str], None] | None) -> dict[str, Any]:
+    """Resolve and run (or find in the cache) one prepare step; failures name the step."""
+    from ..workflow import run
+
+    lock = os.path.join(lock_dir, f"{step.name}.yaml") if lock_dir else None
+    try:
+        return run(kernel, step.kind, None, step.tags, step.version, {}, None, lock=lock,
+                   on_line=on_line)
+    except CKError as exc:
+        raise type(exc)(f"{label}: step {step.name!r} ({step.kind} --tags={step.tags}) "
+                        f"failed: {exc.message}", **exc.details) from None
+
+
+def prepare(kernel: Kernel, entry: dict[str, Any], manifest: Manifest,
+            inputs: dict[str, Any] | None, on_line: Callable[[str], None] | None,
+            lock_dir: str | None = None) -> dict[str, dict[str, Any]]:
+    """Run the prepare steps active for ``inputs`` (all of them when None), in order."""
+    label = label_of(entry)
+    steps = [s for s in manifest.prepare if inputs is None or s.active(inputs)]
+    done: dict[str, dict[str, Any]] = {}
+    for i, step in enumerate(steps, 1):
+        _say(on_line, f"[{i}/{len(steps)}] {step.name}: {step.kind} --tags={step.tags}"
+                      + (f" --version='{step.version}'" if step.version else ""))
+        started = time.perf_counter()
+        result = run_step(kernel, step, label, lock_dir, on_line)
+        result["seconds"] = round(time.perf_counter() - started, 3)
+        state = "cached" if result.get("cached") else "done"
+        _say(on_line, f"[{i}/{len(steps)}] {step.name}: {state}"
+                      + (f" ({result['version']})" if result.get("version") else "")
+                      + f" in {result['seconds']:.1f} s")
+        done[step.name] = result
+    return done
+
+
+def _check_python(kernel: Kernel, manifest: Manifest, label: str) -> dict[str, Any]:
+    """The newest interpreter found in the manifest's Python range (detection is cached)."""
+    from ..errors import Unsatisfiable
+
+    found = kernel.call({"action": "detect", "automation": "soft",
+                         "tags": ["python", "interpreter"], "version": manifest.python})
+    if not found.get("list"):
+        why = found.get("message") or "nothing was found"
+        raise Unsatisfiable(f"{label} needs Python {manifest.python}: {why} (install one, "
+                            "e.g. with the system's package manager or pyenv)")
+    best = found["list"][0]
+    return {"path": best.get("path"), "version": best.get("version")}
+
+
+def init(kernel: Kernel, entry: dict[str, Any], backend: str | None = None,
+         on_line: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """``ck init solution:X``: detect Python, then prepare every step (or those of one
+    backend), each from the cache when it is there."""
+    manifest = load_manifest(entry)
+    label = label_of(entry)
+    inputs = None
+    if backend is not None:
+        inputs = bind_inputs(manifest, {"backend": backend}, label)
+    python = _check_python(kernel, manifest, label)
+    _say(on_line, f"{label}: Python {python['version']} at {python['path']} "
+                  f"(needs {manifest.python})")
+    started = time.perf_counter()
+    done = prepare(kernel, entry, manifest, inputs, on_line)
+    steps: list[dict[str, Any]] = [{"step": name, "name": r.get("name"), "version": r.get("version"),
+              "cached": bool(r.get("cached")), "seconds": r.get("seconds"),
+              "path": r.get("path")} for name, r in done.items()]
+    lines = [f"{label}: ready ({len(steps)} steps, {time.perf_counter() - started:.1f} s)"]
+    width = max(len(s["step"]) for s in steps) if steps else 0
+    for s in steps:
+        lines.append(f"  {s['step'].ljust(width)}  {'cached   ' if s['cached'] else 'installed'}"
+                     f"  {s['name']} {s['version'] or ''}".rstrip())
+    lines.append(f"next: ck benchmark {label}" + (f" --backend={backend}" if backend else ""))
+    return {"solution": entry["name"], "python": python, "steps": steps,
+            "text": "\n".join(lines)}
+
+
+def benchmark(kernel: Kernel, entry: dict[str, Any], given: dict[str, Any],
+              output: str | None = None, submit: bool = False, hub: str | None = None,
+              on_line: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """``ck benchmark solution:X``: see :mod:`.run`."""
+    from .run import run_benchmark
+
+    manifest = load_manifest(entry)
+    inputs = bind_inputs(manifest, given, label_of(entry))
+    lock_dir = tempfile.mkdtemp(prefix="ck-solution-lock-")
+    try:
+        _check_python(kernel, manifest, label_of(entry))
+        steps = prepare(kernel, entry, manifest, inputs, on_line, lock_dir)
+        lock = _merge_locks(lock_dir)
+    finally:
+        shutil.rmtree(lock_dir, ignore_errors=True)
+    return run_benchmark(kernel, entry, manifest, inputs, steps, lock, output, submit, hub,
+                         on_line)
+
+
+def _merge_locks(folder: str) -> dict[str, Any]:
+    """One lock of every prepare step's graph (nodes shared by steps appear once)."""
+    from ..workflow import read_lock
+
+    nodes: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    fmt = None
+    for name in sorted(os.listdir(folder)):
+        data = read_lock(os.path.join(folder, name))
+        fmt = data.get("format", fmt)
+        for node in data.get("nodes") or []:
+            key = str(node.get("key") or node.get("ident"))
+            if key not in seen:
+                seen.add(key)
+                nodes.append(node)
+    return {"format": fmt, "nodes": nodes}
