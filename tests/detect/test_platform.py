@@ -47,7 +47,7 @@ def test_fingerprint_follows_hardware_not_volatile_facts() -> None:
     other_cpu["cpu"]["model"] = "Some Other CPU @ 9.99GHz"
     assert fingerprint(other_cpu) != fingerprint(facts)
     other_gpu = json.loads(json.dumps(facts))
-    other_gpu["gpus"] = [{"name": "NVIDIA H100 80GB HBM3"}]
+    other_gpu["gpus"] = [*other_gpu["gpus"], {"name": "Some Other GPU 1TB"}]
     assert fingerprint(other_gpu) != fingerprint(facts)
     same = json.loads(json.dumps(facts))
     same["kernel"] = "9.9.9-other"
