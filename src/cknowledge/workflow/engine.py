@@ -12,7 +12,7 @@ import os
 
 from ..cache.keys import key_parts, make_key
 from ..cache.store import CacheStore
-from ..errors import InvalidInput
+from ..errors import CKError, InvalidInput
 from .resolve import Candidate, Provider, Requirement, resolve
 from .spec import ScriptSpec
 from .steps import recorded_paths, run_script
@@ -224,8 +224,14 @@ class Engine:
                 elif done == 0:
                     emit(text)
 
-        result = install(spec, folder, env=env, entry_path=node.cand.entry["path"],
-                         progress=progress)
+        label = f"package:{node.cand.entry['name']}"
+        try:
+            result = install(spec, folder, env=env, entry_path=node.cand.entry["path"],
+                             progress=progress)
+        except CKError as exc:  # name the component: the URL or command alone may not
+            if exc.message.startswith(label):
+                raise
+            raise type(exc)(f"{label}: {exc.message}", **exc.details) from None
         return dict(result.get("env", {})), list(result.get("paths", []))
 
 
