@@ -62,7 +62,7 @@ def test_too_many_colons() -> None:
 
 
 @pytest.mark.parametrize("name", ["../x", "a/../../b", "/abs", "..", ".", ".git", "a\\b",
-                                  "-x", "a b", "x\x00y", "a" * 201])
+                                  "-x", "a b", "x\x00y", "a" * 201, "x\n", "x\ny"])
 def test_unsafe_names_raise(name: str) -> None:
     with pytest.raises(UnsafeName) as exc:
         check_name(name)

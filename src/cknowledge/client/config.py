@@ -39,7 +39,11 @@ def config_path(home: str) -> str:
 
 
 def normalize_url(url: str) -> str:
-    """``127.0.0.1:8787/`` → ``http://127.0.0.1:8787``; only http(s) URLs are accepted."""
+    """``127.0.0.1:8787/`` → ``http://127.0.0.1:8787``; only http(s) URLs with a host (and
+    a valid port) are accepted. The API's own path (``/api/v1``) at the end is dropped:
+    the hub's URL is where its web pages are."""
+    from urllib.parse import urlsplit
+
     text = str(url).strip()
     if not text:
         raise InvalidInput("the hub URL is empty; pass --hub=http://HOST:PORT")
@@ -48,9 +52,24 @@ def normalize_url(url: str) -> str:
     scheme = text.split("://", 1)[0].lower()
     if scheme not in ("http", "https"):
         raise InvalidInput(f"the hub URL {url!r} must start with http:// or https://")
-    if not text.split("://", 1)[1].strip("/"):
-        raise InvalidInput(f"the hub URL {url!r} names no host")
-    return text.rstrip("/")
+    bad = f"the hub URL {url!r} is not valid"
+    if any(c.isspace() or ord(c) < 32 for c in text):
+        raise InvalidInput(f"{bad} (it holds a space or control character); pass "
+                           "--hub=http://HOST:PORT")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not 0..65535
+    except ValueError as exc:
+        raise InvalidInput(f"{bad} ({exc}); pass --hub=http://HOST:PORT") from None
+    if not parts.hostname:
+        raise InvalidInput(f"the hub URL {url!r} names no host; pass --hub=http://HOST:PORT")
+    if parts.query or parts.fragment:
+        raise InvalidInput(f"{bad}: it may not have a query or fragment (?, #); pass "
+                           "--hub=http://HOST:PORT")
+    path = parts.path.rstrip("/")
+    if path.endswith("/api/v1"):
+        path = path[:-len("/api/v1")].rstrip("/")
+    return f"{scheme}://{parts.netloc}{path}"
 
 
 def read_config(home: str) -> dict[str, Any]:

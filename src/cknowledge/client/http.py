@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     import httpx
 
 API = "/api/v1"
+#: what the hub answers for a path it has no route for (not for a missing component)
+NO_ENDPOINT = "no such page or endpoint"
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 120.0
 _BY_CODE: dict[int, type[CKError]] = {cls.code: cls for cls in ALL_ERRORS}
@@ -106,10 +108,12 @@ class HubClient:
         return _json_of(self, "POST", path, self.request("POST", path, write=write, **kwargs))
 
     def download(self, path: str, dest: str, expected_sha256: str | None = None,
-                 progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+                 progress: Callable[[int], None] | None = None,
+                 expected_size: int | None = None) -> dict[str, Any]:
         """Stream ``path`` into the file ``dest``; check the sha256 against
         ``expected_sha256`` and the ``X-Checksum-Sha256`` header (either may be missing,
-        not both). Returns ``{"sha256", "size"}``; a mismatch removes ``dest``."""
+        not both). A stream longer than ``expected_size`` is cut off at once (a
+        ChecksumError). Returns ``{"sha256", "size"}``; a mismatch removes ``dest``."""
         import httpx
 
         digest = hashlib.sha256()
@@ -122,6 +126,11 @@ class HubClient:
                 header = (response.headers.get("X-Checksum-Sha256") or "").strip().lower()
                 with open(dest, "wb") as out:
                     for chunk in response.iter_bytes(1 << 16):
+                        if expected_size is not None and size + len(chunk) > expected_size:
+                            raise ChecksumError(
+                                f"{path} from the hub at {self.url} is longer than the "
+                                f"{expected_size} bytes the hub lists; the download was "
+                                "stopped: try again, or tell the hub's admin")
                         out.write(chunk)
                         digest.update(chunk)
                         size += len(chunk)
@@ -160,7 +169,13 @@ class HubClient:
         except ValueError:
             text = (response.text or "").strip().splitlines()[0:1][0] \
                 if (response.text or "").strip() else ""
-        text = text or response.reason_phrase or f"HTTP {status}"
+        text = " ".join(text.split())[:500] or response.reason_phrase or f"HTTP {status}"
+        if status == 404 and (not isinstance(code, int) or NO_ENDPOINT in text):
+            # not the hub's "no such thing" but no hub API at this address at all
+            said = f": {text}" if isinstance(code, int) else ""
+            return DownloadError(f"{self.url} has no hub API at {API}{path.split('?')[0]} "
+                                 f"(404{said}); is --hub the hub's address (e.g. "
+                                 "http://HOST:8787)?", status=status)
         if status == 401:
             text = text.removeprefix("hub: ")
             return AuthError(f"the hub at {self.url} refused the token ({status}): {text}; "

@@ -173,7 +173,12 @@ def publish(home: str, store: Store, component: str, version: str, hub: str | No
     if not version:
         raise InvalidInput("give the version to publish: --version=1.2.0")
     version = check_pep440(version)
-    entry = store.load(automation, parse_artifact(rest))
+    try:
+        entry = store.load(automation, parse_artifact(rest))
+    except NotFound as exc:
+        raise NotFound(f"nothing to publish: {exc.message}; `ck find {automation}` lists "
+                       "the entries (name one as AUTOMATION:NAME or AUTOMATION:REPO:NAME)"
+                       ) from None
     name = str(entry["name"])
     split_component(f"{automation}:{name}")
     ident = f"{automation}:{name}"
@@ -244,7 +249,7 @@ def fetch_component(client: HubClient, ident: str) -> dict[str, Any]:
     try:
         info = client.get_json(f"/components/{_q(automation, name)}")
     except CKError as exc:
-        if exc.details.get("status") == 404:
+        if isinstance(exc, NotFound) and exc.details.get("status") == 404:
             raise NotFound(f"{automation}:{name} is not on the hub at {client.url}; "
                            "`cb search` lists what is there") from None
         raise
@@ -349,7 +354,9 @@ def download(home: str, store: Store, component: str, version: str | None = None
                 got = client.download(
                     f"/components/{_q(row['automation'], row['name'])}/versions/"
                     f"{_q(row['version'])}/archive", file,
-                    expected_sha256=str(row["sha256"] or "") or None)
+                    expected_sha256=str(row["sha256"] or "") or None,
+                    expected_size=row["size"] if isinstance(row["size"], int)
+                    and not isinstance(row["size"], bool) else None)
                 row["sha256"], row["size"] = got["sha256"], got["size"]
                 archives.append((file, row["automation"], row["name"]))
             url = client.url

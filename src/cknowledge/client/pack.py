@@ -20,6 +20,7 @@ import os
 import tarfile
 
 from ..errors import ArchiveError
+from ..store.archive import BoundedTarInfo
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ def reroot(archives: list[tuple[str, str, str]], dest: str) -> dict[str, list[st
             what = f"the archive of {automation}:{name}"
             total = 0
             try:
-                with tarfile.open(file, "r:gz") as tf:
+                with tarfile.open(file, "r:gz", tarinfo=BoundedTarInfo) as tf:
                     members = tf.getmembers()
                     if len(members) > MAX_MEMBERS:
                         raise ArchiveError(f"{what} has {len(members)} members (more than "
@@ -177,6 +178,10 @@ def reroot(archives: list[tuple[str, str, str]], dest: str) -> dict[str, list[st
                             raise ArchiveError(f"{what}: cannot read member {m.name!r}")
                         with data:
                             out.addfile(info, data)
+            except ArchiveError as exc:
+                if exc.message.startswith(what):
+                    raise
+                raise ArchiveError(f"{what}: {exc.message}") from None
             except (tarfile.TarError, OSError, EOFError, gzip.BadGzipFile) as exc:
                 raise ArchiveError(f"{what} cannot be read: {exc}") from None
     return executables

@@ -33,6 +33,9 @@ def split_component(text: str) -> tuple[str, str]:
     try:
         check_name(automation)
         check_name(name)
+        for part in (automation, name):
+            if part != part.strip():   # the name check lets a trailing newline through
+                raise UnsafeName(f"the name {part!r} ends in white space")
     except UnsafeName as exc:
         raise InvalidInput(f"component {text!r}: {exc.message}") from None
     return automation, name

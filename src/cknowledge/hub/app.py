@@ -14,10 +14,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..errors import CKError
+from ..client.http import NO_ENDPOINT
+from ..errors import CKError, InvalidInput
 from .db import Database
 from .problems import body_of, status_of
 from .storage import BlobStore
@@ -76,7 +78,8 @@ def error_response(exc: CKError, request: Request) -> Response:
 class BodyLimit:
     """ASGI middleware: count request body bytes as they arrive and answer 413 past the
     limit (uploads: ``max_upload`` plus room for the form fields; JSON: ``json_limit``).
-    A multipart upload without any Authorization header is refused before it is read."""
+    A multipart upload without any Authorization header is refused before it is read, a
+    URL with a NUL character (``%00``) before it reaches a route."""
 
     def __init__(self, app: Any, max_upload: int, json_limit: int = 4 * MiB) -> None:
         self.app = app
@@ -84,6 +87,10 @@ class BodyLimit:
         self.json_limit = json_limit
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and _has_nul(scope):
+            await _send_json(send, 422, {
+                "return": 2, "error": "hub: the URL holds a NUL character (%00); remove it"})
+            return
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
@@ -115,6 +122,13 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+def _has_nul(scope: Any) -> bool:
+    """Whether the path or query holds a NUL character (no database stores one in text)."""
+    raw = (scope.get("raw_path") or scope.get("path", "").encode("utf-8", "replace")) + \
+        b"?" + (scope.get("query_string") or b"")
+    return b"%00" in raw or b"\x00" in raw
 
 
 def _too_large(limit: int) -> dict[str, Any]:
@@ -165,11 +179,26 @@ def create_app(db_url: str, root: str, *, max_upload: int = 64 * MiB,
     async def ck_error(request: Request, exc: CKError) -> Response:
         return error_response(exc, request)
 
+    @app.exception_handler(DataError)
+    async def bad_value(request: Request, exc: Exception) -> Response:
+        orig = getattr(exc, "orig", None) or exc
+        reason = " ".join(str(orig).split()).split(" [SQL")[0][:300]
+        return error_response(InvalidInput(f"hub: the database refused a value of this "
+                                           f"request ({reason}); change it"), request)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def db_down(request: Request, exc: Exception) -> Response:
+        return error_response(db.unavailable(exc), request)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = 16 if exc.status_code == 404 else (1 if exc.status_code >= 500 else 2)
         detail = str(exc.detail)
-        message = "hub: no such page or endpoint (see /openapi.json)" \
+        if detail == "There was an error parsing the body":   # FastAPI's words
+            detail = "the request body cannot be parsed (not valid JSON, or nested too " \
+                     "deeply); send one JSON object"
+        message = f"hub: {NO_ENDPOINT} (see /openapi.json)" \
             if exc.status_code == 404 else detail if detail.startswith("hub:") \
             else f"hub: {detail}"
         if not request.url.path.startswith("/api/"):
@@ -180,9 +209,12 @@ def create_app(db_url: str, root: str, *, max_upload: int = 64 * MiB,
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: "
-            f"{e.get('msg')}" for e in exc.errors())
+        def one(e: Any) -> str:
+            where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+            msg = str(e.get("msg")).removeprefix("Value error, ")
+            return f"{where}: {msg}" if where else msg
+
+        problems = "; ".join(one(e) for e in exc.errors())
         body: dict[str, Any] = {"return": 2, "error": f"hub: invalid request: {problems}"}
         if not request.url.path.startswith("/api/"):
             from .routes_web import error_page

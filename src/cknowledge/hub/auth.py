@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ..errors import AlreadyExists, AuthError, InvalidInput
 from .models import User
 
-_USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_USER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
 def token_hash(token: str) -> str:
@@ -23,7 +23,7 @@ def token_hash(token: str) -> str:
 
 
 def check_user_name(name: str) -> str:
-    if not isinstance(name, str) or not _USER_RE.match(name):
+    if not isinstance(name, str) or not _USER_RE.fullmatch(name):
         raise InvalidInput(f"hub: user name {name!r} is not valid: use letters, digits, "
                            "'_', '.', '-' (up to 100, starting with a letter or digit)")
     return name

@@ -15,6 +15,13 @@ class NotOwner(ReadOnly):
     """A write the token's user may not make (not an owner, not an admin): 403."""
 
 
+class DatabaseUnavailable(CKError):
+    """The hub's database cannot be opened or reached (a server down, a file that cannot
+    be created): 503."""
+
+    status = 503
+
+
 class TooLarge(InvalidInput):
     """An upload or body over the server's limit: 413."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 
 from ..errors import InvalidInput, MetaError
@@ -16,18 +16,23 @@ from .auth import user_for_token
 from .schemas import OwnerIn, ScoreboardIn, Submission
 
 router = APIRouter(prefix="/api/v1")
+#: the largest row id (64-bit integers in every database)
+MAX_ID = (1 << 63) - 1
 
 _ERR = {"content": {"application/json": {"schema": {
     "type": "object", "required": ["return", "error"],
     "properties": {"return": {"type": "integer"}, "error": {"type": "string"}}}}}}
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "the body cannot be parsed (2)", **_ERR},
     401: {"description": "no or invalid token (13)", **_ERR},
     403: {"description": "not an owner / not an admin (7)", **_ERR},
     404: {"description": "not found (16)", **_ERR},
     409: {"description": "exists already; published versions are immutable (8)", **_ERR},
     413: {"description": "over the size limit (2)", **_ERR},
     422: {"description": "invalid input (2, 5, 6, 11)", **_ERR},
+    503: {"description": "the database cannot be reached (1)", **_ERR},
 }
+Offset = Annotated[int, Query(ge=0, le=service.MAX_OFFSET)]
 Auth = Annotated[str | None, Header(alias="Authorization", include_in_schema=False)]
 
 
@@ -54,7 +59,7 @@ def whoami(request: Request, authorization: Auth = None) -> dict[str, Any]:
 @router.get("/components", tags=["components"], responses=ERRORS)
 def components(request: Request, q: str = "", automation: str = "", tag: str = "",
                limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 50,
-               offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+               offset: Offset = 0) -> dict[str, Any]:
     """Search components by text (name, description, tags), automation or tag."""
     with hub(request).db.read() as session:
         return service.list_components(session, q, automation, tag, limit, offset)
@@ -102,10 +107,19 @@ def publish(request: Request, automation: str, name: str,
 
 
 def _json_field(field: str, text: str) -> Any:
+    from .schemas import json_problem
+
+    def no_constant(word: str) -> Any:
+        raise ValueError(f"{word} is not a JSON number")
+
     try:
-        return json.loads(text)
+        value = json.loads(text, parse_constant=no_constant)
     except (ValueError, RecursionError) as exc:
         raise InvalidInput(f"hub: the form field {field!r} is not valid JSON ({exc})") from None
+    problem = json_problem(value, field)
+    if problem:
+        raise InvalidInput(f"hub: the form field {field!r} is refused: {problem}")
+    return value
 
 
 @router.post("/components/{automation}/{name}/owners", tags=["components"], responses=ERRORS)
@@ -171,7 +185,7 @@ def results(request: Request, name: str, sort: str = "",
             order: Annotated[str, Query(pattern="^(asc|desc)?$")] = "",
             platform: str = "", backend: str = "", version: str = "", reference: str = "",
             limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 50,
-            offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+            offset: Offset = 0) -> dict[str, Any]:
     """One page of results, sorted by a metric (default: the first, best first)."""
     filters = service.Filters(platform, backend, version, reference)
     with hub(request).db.read() as session:
@@ -190,7 +204,8 @@ def pareto(request: Request, name: str, x: str, y: str, platform: str = "",
 
 
 @router.get("/results/{result_id}", tags=["scoreboards"], responses=ERRORS)
-def result(request: Request, result_id: int) -> dict[str, Any]:
+def result(request: Request, result_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+           ) -> dict[str, Any]:
     """One result: the full submission, who submitted it and when."""
     with hub(request).db.read() as session:
         return service.get_result(session, result_id)

@@ -8,7 +8,7 @@ import os
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from .. import __version__
@@ -17,6 +17,7 @@ from .app import HERE, HubState
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
+Offset = Annotated[int, Query(ge=0, le=service.MAX_OFFSET)]
 _ENV: Any = None
 
 
@@ -68,14 +69,21 @@ def index(request: Request) -> HTMLResponse:
 
 @router.get("/components", response_class=HTMLResponse)
 def components(request: Request, q: str = "", automation: str = "", tag: str = "",
-               offset: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
+               offset: Offset = 0) -> HTMLResponse:
     with _hub(request).db.read() as session:
         found = service.list_components(session, q, automation, tag, PAGE, offset)
     base = {k: v for k, v in (("q", q), ("automation", automation), ("tag", tag)) if v}
     return render(request, "components.html", q=q, found=found, offset=offset, page=PAGE,
-                  prev_url=_url("/components", base, offset - PAGE) if offset else None,
+                  prev_url=_url("/components", base, _back(offset, found["total"]))
+                  if offset else None,
                   next_url=_url("/components", base, offset + PAGE)
                   if offset + PAGE < found["total"] else None)
+
+
+def _back(offset: int, total: int) -> int:
+    """The offset of the previous page; from beyond the end, the last page."""
+    last = max((total - 1) // PAGE * PAGE, 0)
+    return max(min(offset - PAGE, last), 0)
 
 
 def _url(path: str, query: dict[str, Any], offset: int | None = None) -> str:
@@ -104,7 +112,7 @@ def scoreboards(request: Request) -> HTMLResponse:
 def scoreboard(request: Request, name: str, sort: str = "",
                order: Annotated[str, Query(pattern="^(asc|desc)?$")] = "",
                platform: str = "", backend: str = "", version: str = "",
-               reference: str = "", offset: Annotated[int, Query(ge=0)] = 0,
+               reference: str = "", offset: Offset = 0,
                x: str = "", y: str = "") -> HTMLResponse:
     filters = service.Filters(platform, backend, version, reference)
     with _hub(request).db.read() as session:
@@ -131,13 +139,14 @@ def scoreboard(request: Request, name: str, sort: str = "",
     return render(request, "scoreboard.html", b=info, page=page, options=options,
                   filters=keep, sort_links=sort_links, offset=offset, size=PAGE, x=x, y=y,
                   pareto_url=f"/api/v1/scoreboards/{name}/pareto?{pareto_query}",
-                  prev_url=_url(path, here, offset - PAGE) if offset else None,
+                  prev_url=_url(path, here, _back(offset, page["total"])) if offset else None,
                   next_url=_url(path, here, offset + PAGE)
                   if offset + PAGE < page["total"] else None)
 
 
 @router.get("/results/{result_id}", response_class=HTMLResponse)
-def result(request: Request, result_id: int) -> HTMLResponse:
+def result(request: Request, result_id: Annotated[int, Path(ge=1, le=(1 << 63) - 1)]
+           ) -> HTMLResponse:
     with _hub(request).db.read() as session:
         found = service.get_result(session, result_id)
     return render(request, "result.html", r=found)

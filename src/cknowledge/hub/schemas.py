@@ -13,10 +13,53 @@ _METRIC = r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$"
 _COMPONENT = r"^[A-Za-z0-9_][A-Za-z0-9_.+@=-]{0,199}:[A-Za-z0-9_][A-Za-z0-9_.+@=-]{0,199}$"
 
 Scalar = str | int | float | bool | None
+#: how deep JSON values in a submission or a published meta may nest
+MAX_DEPTH = 32
+#: the longest text of one config value (they are shown in the scoreboard's columns)
+MAX_CONFIG_TEXT = 1000
+
+
+def json_problem(value: Any, where: str = "body", max_depth: int = MAX_DEPTH) -> str | None:
+    """The first problem of a parsed JSON value, or None: nesting deeper than
+    ``max_depth``, a number that is not finite (NaN, Infinity: JSON has no such numbers),
+    an integer beyond 64 bits (databases cannot keep it exactly) or a NUL character in a
+    text (PostgreSQL cannot store it)."""
+    import math
+
+    stack: list[tuple[Any, str, int]] = [(value, where, 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth >= max_depth:
+                return f"{path}: nested deeper than {max_depth} levels"
+            if isinstance(item, dict) and any("\x00" in str(k) for k in item):
+                return f"{path}: a key holds a NUL character"
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            stack.extend((v, f"{path}.{k}", depth + 1) for k, v in pairs)
+        elif isinstance(item, str) and "\x00" in item:
+            return f"{path}: the text holds a NUL character"
+        elif isinstance(item, float) and not math.isfinite(item):
+            return f"{path}: {item} is not a finite number"
+        elif isinstance(item, int) and not isinstance(item, bool) and \
+                not -(1 << 63) <= item < (1 << 63):
+            return f"{path}: the integer is too large (more than 64 bits)"
+    return None
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class _Checked(_Strict):
+    """A whole request body: checked by ``json_problem`` before its fields are read."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_json(cls, data: Any) -> Any:
+        problem = json_problem(data, "body")
+        if problem:
+            raise ValueError(problem)
+        return data
 
 
 class SolutionRef(_Strict):
@@ -48,7 +91,7 @@ class ExperimentRef(_Strict):
     recorded_at: str | None = None
 
 
-class Submission(_Strict):
+class Submission(_Checked):
     """One benchmark result as posted to ``/api/v1/scoreboards/{name}/results``."""
 
     solution: SolutionRef
@@ -60,6 +103,17 @@ class Submission(_Strict):
     lockfile: dict[str, Any] | None = None
     experiment: ExperimentRef | None = None
     reference: bool = False
+
+    @field_validator("config")
+    @classmethod
+    def _config(cls, value: dict[str, Scalar]) -> dict[str, Scalar]:
+        if len(value) > 100:
+            raise ValueError("has more than 100 keys")
+        for key, item in value.items():
+            if len(key) > 100 or (isinstance(item, str) and len(item) > MAX_CONFIG_TEXT):
+                raise ValueError(f"{key[:100]!r}: keys may have up to 100 characters, "
+                                 f"values up to {MAX_CONFIG_TEXT}")
+        return value
 
     @field_validator("metrics")
     @classmethod
@@ -88,7 +142,7 @@ class Metric(_Strict):
     better: Literal["higher", "lower"]
 
 
-class ScoreboardIn(_Strict):
+class ScoreboardIn(_Checked):
     """A scoreboard definition as posted (by an admin) to ``/api/v1/scoreboards``."""
 
     name: str = Field(pattern=_NAME)
@@ -109,7 +163,7 @@ class ScoreboardIn(_Strict):
         return self
 
 
-class OwnerIn(_Strict):
+class OwnerIn(_Checked):
     user: str = Field(min_length=1, max_length=100)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import threading
 from typing import Any
 
@@ -21,6 +22,10 @@ from .problems import NotOwner
 from .schemas import ScoreboardIn, Submission
 
 MAX_LIMIT = 500
+#: the largest offset a listing accepts (beyond any real table; keeps SQL integers small)
+MAX_OFFSET = 1 << 40
+#: the longest version text (the column holds 100 characters)
+MAX_VERSION = 100
 #: a filter that keeps under 1/SELECTIVE of a scoreboard is read through its own index
 SELECTIVE = 20
 PARETO_POINTS = 2000
@@ -38,18 +43,30 @@ def iso(value: dt.datetime | None) -> str | None:
 def page(limit: int, offset: int) -> tuple[int, int]:
     if limit < 1 or limit > MAX_LIMIT:
         raise InvalidInput(f"hub: limit must be 1..{MAX_LIMIT}, not {limit}")
-    if offset < 0:
-        raise InvalidInput(f"hub: offset must be 0 or more, not {offset}")
+    if offset < 0 or offset > MAX_OFFSET:
+        raise InvalidInput(f"hub: offset must be 0..{MAX_OFFSET}, not {offset}")
     return limit, offset
 
 
 # -- components ---------------------------------------------------------------------------
 
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+@=-]{0,199}")
+
+
 def check_component_name(automation: str, name: str) -> None:
+    """UnsafeName (422) unless both are safe entry names (as the store checks them, and
+    whole: no trailing newline)."""
+    from ..errors import UnsafeName
     from ..store.cid import check_name
 
-    check_name(automation, "automation")
-    check_name(name, "name")
+    for text, what in ((automation, "automation"), (name, "name")):
+        try:
+            check_name(text, what)
+        except UnsafeName as exc:
+            raise UnsafeName(f"hub: {exc.message}") from None
+        if not _SAFE_NAME.fullmatch(text):
+            raise UnsafeName(f"hub: the {what} {text!r} is not allowed: use letters, digits "
+                             "and _ . + @ = -, starting with a letter, digit or _ (up to 200)")
 
 
 def version_key(text: str) -> str:
@@ -60,12 +77,17 @@ def check_version(text: str) -> str:
     from packaging.version import InvalidVersion
     from packaging.version import Version as Pep440
 
+    text = text.strip()
+    if len(text) > MAX_VERSION:
+        raise InvalidInput(f"hub: version {text[:20]!r}... is longer than {MAX_VERSION} "
+                           "characters; write e.g. 1.2.0")
     try:
         Pep440(text)
-    except InvalidVersion:
+        version_key(text)
+    except (InvalidVersion, InvalidInput, ValueError):
         raise InvalidInput(f"hub: version {text!r} is not a PEP 440 version (write e.g. "
                            "1.2.0, 2.0rc1, 1.0.post1)") from None
-    return text.strip()
+    return text
 
 
 def check_deps(deps: Any) -> list[dict[str, str]]:
@@ -83,9 +105,14 @@ def check_deps(deps: Any) -> list[dict[str, str]]:
             raise InvalidInput(f"hub: deps[{i}].component {comp!r} must be AUTOMATION:NAME")
         check_component_name(auto, name)
         rng = dep.get("range", "") or ""
-        if not isinstance(rng, str):
-            raise InvalidInput(f"hub: deps[{i}].range must be a string like '>=1.0'")
-        VersionRange(rng)
+        if not isinstance(rng, str) or len(rng) > 400:
+            raise InvalidInput(f"hub: deps[{i}].range must be a string like '>=1.0' (up to "
+                               "400 characters)")
+        try:
+            VersionRange(rng)
+        except (InvalidInput, ValueError) as exc:
+            reason = exc.message if isinstance(exc, InvalidInput) else str(exc)
+            raise InvalidInput(f"hub: deps[{i}].range {rng!r}: {reason}") from None
         out.append({"component": comp, "range": rng})
     return out
 
@@ -198,12 +225,14 @@ def list_components(session: Session, q: str = "", automation: str = "", tag: st
                     limit: int = 50, offset: int = 0) -> dict[str, Any]:
     limit, offset = page(limit, offset)
     conds: list[ColumnElement[bool]] = []
-    if q:
-        like = f"%{q.strip()}%"
-        conds.append(Component.name.ilike(like) | Component.description.ilike(like)
-                     | Component.automation.ilike(like)
+    if q:   # the text is matched as written: % and _ are not wildcards
+        text = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{text}%"
+        conds.append(Component.name.ilike(like, escape="\\")
+                     | Component.description.ilike(like, escape="\\")
+                     | Component.automation.ilike(like, escape="\\")
                      | exists().where(ComponentTag.component_id == Component.id,
-                                      ComponentTag.tag.ilike(like)))
+                                      ComponentTag.tag.ilike(like, escape="\\")))
     if automation:
         conds.append(Component.automation == automation)
     if tag:
@@ -246,8 +275,10 @@ def find_version(session: Session, automation: str, name: str,
                  version: str) -> ComponentVersion:
     comp = _require_component(session, automation, name)
     try:
+        if len(version) > MAX_VERSION:
+            raise InvalidInput("too long")
         key = version_key(version)
-    except InvalidInput:
+    except (InvalidInput, ValueError):
         raise NotFound(f"hub: {automation}:{name} has no version {version!r}") from None
     found = session.scalar(select(ComponentVersion).where(
         ComponentVersion.component_id == comp.id, ComponentVersion.version_key == key))

@@ -18,6 +18,7 @@ import tarfile
 import tempfile
 from typing import IO
 
+from ..store.archive import BoundedTarInfo
 from ..errors import ArchiveError, NotFound
 from .problems import TooLarge
 
@@ -95,7 +96,7 @@ def check_archive(path: str, max_unpacked: int, max_members: int = MAX_MEMBERS) 
     names: list[str] = []
     total = 0
     try:
-        with tarfile.open(path, "r:*") as tf:
+        with tarfile.open(path, "r:*", tarinfo=BoundedTarInfo) as tf:
             for member in tf:
                 if len(names) >= max_members:
                     raise ArchiveError(f"hub: the archive has more than {max_members} "
@@ -116,6 +117,9 @@ def check_archive(path: str, max_unpacked: int, max_members: int = MAX_MEMBERS) 
                                    "bytes; make it smaller")
                 if parts:
                     names.append("/".join(parts))
+    except ArchiveError as exc:
+        raise ArchiveError(exc.message if exc.message.startswith("hub:")
+                           else f"hub: {exc.message}") from None
     except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
         raise ArchiveError(f"hub: the archive is not a readable .tar.gz ({exc}); pack the "
                            "entry folder with 'tar czf'") from None

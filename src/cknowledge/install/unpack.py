@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ArchiveError, InvalidInput
+from ..store.archive import BoundedTarInfo
 
 SUFFIXES = {".tar.gz": "tar", ".tgz": "tar", ".tar.xz": "tar", ".txz": "tar",
             ".tar.bz2": "tar", ".tbz2": "tar", ".tbz": "tar", ".tar": "tar", ".zip": "zip"}
@@ -100,7 +101,7 @@ def _read_members(archive: str, kind: str, strip: int,
                         out.append(Member(_parts(info.filename, archive), "file",
                                           (mode & 0o777) or 0o644, info))
         else:
-            with tarfile.open(archive) as tf:
+            with tarfile.open(archive, tarinfo=BoundedTarInfo) as tf:
                 for m in tf.getmembers():
                     parts = _parts(m.name, archive)
                     if m.isfile():
@@ -203,7 +204,8 @@ def remove(path: str) -> None:
 
 
 def _extract(archive: str, kind: str, members: list[Member], stage: str) -> None:
-    opened: Any = zipfile.ZipFile(archive) if kind == "zip" else tarfile.open(archive)
+    opened: Any = zipfile.ZipFile(archive) if kind == "zip" else \
+        tarfile.open(archive, tarinfo=BoundedTarInfo)
     with opened:
         for m in members:  # files and folders first: no link exists yet to write through
             dst = os.path.join(stage, *m.parts)

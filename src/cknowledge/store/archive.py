@@ -22,6 +22,28 @@ from .cid import ArtifactRef, check_name
 from .index import Parsed
 from .legacy import read_entry
 
+#: the largest extended header (PAX records, GNU long names) read while listing members
+MAX_HEADER = 1 << 20
+_HEADER_TYPES = frozenset({tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
+                           tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK})
+
+
+class BoundedTarInfo(tarfile.TarInfo):
+    """Tar headers read with a bound: :mod:`tarfile` reads a PAX or GNU long-name header
+    into memory whole, so a small compressed archive could declare one of many GiB.
+    Pass ``tarinfo=BoundedTarInfo`` to :func:`tarfile.open`; an oversized header raises
+    :class:`~cknowledge.errors.ArchiveError`."""
+
+    def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in _HEADER_TYPES and self.size > MAX_HEADER:
+            raise ArchiveError(f"the archive has an extended tar header of {self.size} bytes "
+                               f"(more than {MAX_HEADER}); refused")
+        # tarfile's documented override point (not in its type stubs)
+        proc = getattr(super(), "_proc_member")  # noqa: B009
+        member: tarfile.TarInfo = proc(tar)
+        return member
+
+
 MANIFEST = "ckarchive.json"
 
 
@@ -125,7 +147,7 @@ def _members(file: str) -> list[tuple[tuple[str, ...], Any, bool]]:
                     if parts:
                         out.append((parts, info, info.is_dir()))
         else:
-            with tarfile.open(file) as tf:
+            with tarfile.open(file, tarinfo=BoundedTarInfo) as tf:
                 for member in tf.getmembers():
                     parts = _check_member(member.name, member.isfile(), member.isdir())
                     if parts:
@@ -190,7 +212,7 @@ def _extract(file: str, members: list[tuple[tuple[str, ...], Any, bool]], stage:
                 with zf.open(info) as src, open(dst, "wb") as out:
                     shutil.copyfileobj(src, out)
     else:
-        with tarfile.open(file) as tf:
+        with tarfile.open(file, tarinfo=BoundedTarInfo) as tf:
             for parts, member, is_dir in members:
                 dst = os.path.join(stage, *parts)
                 if is_dir:

@@ -37,7 +37,7 @@ def check_name(name: str, what: str = "name") -> str:
         raise UnsafeName(f"the {what} is empty")
     if (
         "/" in name or "\\" in name or name in _RESERVED or os.path.isabs(name)
-        or "\x00" in name or not _NAME_RE.match(name) or len(name) > 200
+        or "\x00" in name or not _NAME_RE.fullmatch(name) or len(name) > 200
     ):
         raise UnsafeName(
             f"the {what} {name!r} is not allowed: use letters, digits and _ . + @ = -, "

@@ -12,9 +12,13 @@
     if (data.error) { box.textContent = data.error; return; }
     var front = data.points.filter(function (p) { return p.front; })
       .sort(function (a, b) { return a.x - b.x; });
+    // submitted text is shown as text: plotly reads tags (<a>, <b>, ...) in labels
+    var esc = function (s) {
+      return String(s || "").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    };
     var label = function (p) {
-      return "#" + p.id + " " + (p.solution_version || "") + " " + (p.backend || "") +
-        "<br>" + (p.platform_summary || "") + (p.reference ? " (reference)" : "");
+      return "#" + p.id + " " + esc(p.solution_version) + " " + esc(p.backend) +
+        "<br>" + esc(p.platform_summary) + (p.reference ? " (reference)" : "");
     };
     var trace = function (pts, name, extra) {
       return Object.assign({ x: pts.map(function (p) { return p.x; }),
@@ -25,8 +29,10 @@
     var others = data.points.filter(function (p) { return !p.front && !p.reference; });
     var refs = data.points.filter(function (p) { return !p.front && p.reference; });
     var axis = function (m) {
-      return { title: m.name + (m.unit ? " (" + m.unit + ")" : "") + " — " + m.better + " is better" };
+      return { title: { text: esc(m.name) + (m.unit ? " (" + esc(m.unit) + ")" : "") + " — " +
+        m.better + " is better" } };
     };
+    box.innerHTML = "";  // the "Loading the plot" note
     Plotly.newPlot(box, [
       trace(others, "results", { mode: "markers", type: "scattergl", marker: { size: 6, opacity: 0.5 } }),
       trace(refs, "reference", { mode: "markers", type: "scattergl", marker: { size: 9, symbol: "diamond" } }),
