@@ -41,6 +41,21 @@ def bench(home: Path, *args: str) -> tuple[int, dict[str, Any], str]:
     return rc, data, err
 
 
+def run_cb(home: Path, *args: str) -> tuple[int, str, str]:
+    import subprocess
+    import sys
+
+    from tests.conftest import SRC
+
+    env = dict(os.environ, CK_HOME=str(home), PYTHONPATH=SRC)
+    env.pop("CK_BUILTIN_REPO", None)
+    proc = subprocess.run([sys.executable, "-c", "import sys; from cknowledge.cli.main import "
+                           "cb_main; sys.exit(cb_main(sys.argv[1:]))", *args], env=env,
+                          capture_output=True, text=True, timeout=1200,
+                          stdin=subprocess.DEVNULL)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
 def test_init_again_is_all_cached(flagship_home: Path) -> None:
     rc, out, err = run_ck(flagship_home, "init", SOLUTION, "--json", timeout=600)
     assert rc == 0, err[-2000:]
@@ -82,10 +97,12 @@ def test_tensorflow_offline_run_is_valid_recorded_and_laid_out(flagship_home: Pa
     assert exp["metrics"]["qps"]["samples"] == [m["qps"]]
     assert exp["platform"]["fingerprint"] == got["platform"]
     # the text form ends with the table and the report's path
-    rc, out, err = run_ck(flagship_home, "benchmark", SOLUTION, "--count=2",
-                          "--duration_ms=200", timeout=600)
+    rc, out, err = run_cb(flagship_home, "benchmark", "mlperf-object-detection", "--count=2",
+                          "--duration_ms=200")
     assert rc == 0, err[-2000:]
     assert "VALID run" in out and "QPS" in out and "HTML report:" in out
+    assert "reference tensorflow Offline" in out      # the reference rows beside the run
+    assert "submitted" not in out                     # no hub login: nothing is sent
 
 
 def test_onnxruntime_singlestream_submits_to_a_hub(flagship_home: Path, tmp_path: Path
@@ -98,10 +115,12 @@ def test_onnxruntime_singlestream_submits_to_a_hub(flagship_home: Path, tmp_path
         rc, out, err = run_ck(flagship_home, "login", "hub", f"--hub={hub.url}",
                               f"--token={token}", "--json")
         assert rc == 0, err
-        rc, got, err = bench(flagship_home, "--backend=onnxruntime",
-                             "--scenario=SingleStream", "--count=3", "--duration_ms=500",
-                             "--submit")
+        # `cb benchmark` submits by itself once a hub login exists
+        rc, out, err = run_cb(flagship_home, "benchmark", "mlperf-object-detection",
+                              "--backend=onnxruntime", "--scenario=SingleStream", "--count=3",
+                              "--duration_ms=500", "--json")
         assert rc == 0, err[-3000:]
+        got = json.loads(out)
         assert got["valid"] and got["submitted"]["duplicate"] is False
         import httpx
 

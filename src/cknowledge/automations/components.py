@@ -54,12 +54,18 @@ class Solution(Automation):
 
     @action
     def benchmark(self, artifact: str | None = None, output: str | None = None,
-                  submit: bool = False, hub: str | None = None, quiet: bool = False,
+                  submit: bool = False, hub: str | None = None,
+                  submit_if_logged_in: bool = False, quiet: bool = False,
                   **inputs: Any) -> dict[str, Any]:
         """Run a solution's benchmark (--scenario, --backend, --count, ... as the solution
         declares): harness, results layout and checks, a recorded experiment, a summary beside
-        reference rows and an HTML report; --submit posts the result to the hub."""
+        reference rows and an HTML report; --submit posts the result to the hub
+        (`cb benchmark` does so whenever a hub login exists; --submit=no keeps it local)."""
         from ..solutions import benchmark
 
+        if submit_if_logged_in and not submit:
+            from ..client.config import settings
+
+            submit = settings(self.kernel.home, hub).token is not None
         return benchmark(self.kernel, self._entry(artifact), inputs, output=output,
                          submit=submit, hub=hub, on_line=self.kernel.output(quiet))
