@@ -1,4 +1,4 @@
-"""``ck hub serve [--db=URL] [--root=DIR] [--host=127.0.0.1] [--port=8787]``.
+"""``ck hub serve [--db=URL] [--root=DIR] [--host=127.0.0.1] [--port=8787] [--references=no]``.
 
 Runs the hub server in the foreground (the server itself is :mod:`cknowledge.hub`).
 Without options it serves ``$CK_HOME/hub`` with the SQLite file ``hub.sqlite`` in it; a
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
-_OPTIONS = {"action", "automation", "db", "root", "host", "port"}
+_OPTIONS = {"action", "automation", "db", "root", "host", "port", "references"}
 
 
 def _err(message: str) -> None:
@@ -30,7 +30,7 @@ def resolve_options(request: dict[str, Any], home: str) -> tuple[str, str, str, 
     unknown = sorted(k for k in request if k not in _OPTIONS)
     if unknown:
         raise ValueError(f"'ck hub serve' has no option {unknown[0]!r}; its options: --db, "
-                         "--root, --host, --port")
+                         "--root, --host, --port, --references")
     for key in ("db", "root", "host"):
         if key in request and (not isinstance(request[key], str) or not request[key]):
             raise ValueError(f"--{key} needs a value: --{key}=VALUE")
@@ -64,8 +64,12 @@ def hub_serve_main(request: dict[str, Any]) -> int:
         return 2
     from ..errors import CKError
 
+    refs = str(request.get("references", "yes")).strip().lower()
+    if refs not in ("yes", "no", "true", "false", "1", "0"):
+        _err(f"--references must be yes or no, not {request.get('references')!r}")
+        return 2
     try:
-        serve(db, root, host, port)
+        serve(db, root, host, port, references=refs in ("yes", "true", "1"))
     except CKError as exc:
         _err(exc.message)
         return min(exc.code, 255)

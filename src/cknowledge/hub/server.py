@@ -33,10 +33,11 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve(db_url: str, root: str, host: str = "127.0.0.1", port: int = 8787,
-          max_upload: int | None = None) -> None:
+          max_upload: int | None = None, references: bool = True) -> None:
     """Migrate the database, then serve the hub on ``host:port`` until interrupted.
 
-    The address is bound first, so a taken port is one error line and nothing else."""
+    The address is bound first, so a taken port is one error line and nothing else.
+    ``references``: post the reference rows of the shipped solutions (:mod:`.references`)."""
     import uvicorn
 
     from .app import MiB, create_app
@@ -45,6 +46,14 @@ def serve(db_url: str, root: str, host: str = "127.0.0.1", port: int = 8787,
     try:
         app = create_app(db_url, root, max_upload=max_upload or 64 * MiB)
         port = sock.getsockname()[1]
+        if references:
+            from ..home import builtin_repo_dir
+            from .references import seed
+
+            seeded = seed(app.state.hub.db, builtin_repo_dir())
+            if seeded["added"]:
+                print(f"ck hub: {seeded['added']} reference row(s) of the shipped solutions "
+                      "added to their scoreboards", flush=True)
         shown = f"[{host}]" if ":" in host else host
         print(f"ck hub: serving {app.state.hub.db.dialect} hub on http://{shown}:{port}/ "
               f"(archives under {root}); Ctrl-C stops it", flush=True)
