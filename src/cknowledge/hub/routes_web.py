@@ -39,7 +39,9 @@ def _num(value: Any) -> str:
         return "" if value is None else str(value)
     if isinstance(value, (int, float)):
         if isinstance(value, float) and not value.is_integer():
-            return f"{value:.4g}" if abs(value) < 1e5 else f"{value:,.0f}"
+            if abs(value) >= 1000:  # 11,313 rather than 1.131e+04
+                return f"{value:,.0f}"
+            return f"{value:.4g}"
         return f"{int(value):,}"
     return str(value)
 
