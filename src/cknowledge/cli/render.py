@@ -21,7 +21,8 @@ def render(request: dict[str, Any], result: dict[str, Any]) -> str:
     action = request.get("action")
     if action == "help":
         return render_help(result)
-    if action in ("benchmark", "show", "compare", "replay", "report", "autotune", "reduce") \
+    if action in ("benchmark", "show", "compare", "replay", "report", "autotune", "reduce",
+                  "init") \
             and isinstance(result.get("text"), str):
         return str(result["text"])
     if action == "autotune" and isinstance(result.get("table"), str):

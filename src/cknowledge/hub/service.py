@@ -348,7 +348,7 @@ def create_scoreboard(session: Session, user: User, spec: ScoreboardIn) -> dict[
 
 def _platform_summary(facts: dict[str, Any]) -> str:
     if isinstance(facts.get("description"), str) and facts["description"].strip():
-        return facts["description"].strip()[:400]  # a machine described in words
+        return str(facts["description"]).strip()[:400]  # a machine described in words
     parts = []
     for key in ("os", "arch", "cpu", "gpu", "accelerator"):
         value = facts.get(key)

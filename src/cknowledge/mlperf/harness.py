@@ -27,6 +27,30 @@ MODES = ("performance", "accuracy")
 _ERROR_PREFIX = "mlperf harness: error: "
 
 
+# what the runner imports in the venv: module -> the package that provides it
+MODULES = {"mlperf_loadgen": "mlcommons-loadgen", "numpy": "numpy", "PIL": "pillow",
+           "pycocotools": "pycocotools"}
+BACKEND_MODULES = {"tensorflow": {"tensorflow": "tensorflow-cpu"},
+                   "onnxruntime": {"onnxruntime": "onnxruntime"}}
+_FIND = ("import importlib.util, sys\n"
+         "print(' '.join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))\n")
+
+
+def missing_packages(python: str, backends: list[str]) -> list[str]:
+    """The packages the runner needs for ``backends`` that the venv of ``python`` lacks
+    (found without importing them: a fraction of a second)."""
+    if not os.path.isfile(python):
+        raise NotFound(f"the MLPerf harness's venv python {python} does not exist: install "
+                       "the solution's dependencies first")
+    wanted = dict(MODULES)
+    for backend in backends:
+        wanted.update(BACKEND_MODULES.get(backend) or {})
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    out = proc.run([python, "-I", "-c", _FIND, *wanted], env=env, timeout=120,
+                   what="checking the MLPerf venv")
+    return [wanted[m] for m in out.split() if m in wanted]
+
+
 def runner_command(python: str, backend: str, model: str, dataset: str, scenario: str,
                    mode: str, count: int | None, threads: int, output: str,
                    inter_threads: int = 1, min_duration_ms: int | None = None,

@@ -45,11 +45,9 @@ def system_description(system_name: str, framework: str = "", division: str = "o
     facts = platform_facts()
     cpu = facts.get("cpu") or {}
     memory = facts.get("memory") or {}
-    distro = facts.get("distro") or {}
     gpus = facts.get("gpus") or []
     gib = memory.get("total_gib")
-    os_name = " ".join(str(p) for p in (distro.get("name") or facts.get("os"),
-                                        distro.get("version_id")) if p)
+    os_name = os_text(facts)
     desc: dict[str, Any] = {
         "division": division, "submitter": submitter, "status": status,
         "system_name": system_name, "system_type": "edge", "number_of_nodes": 1,
@@ -69,6 +67,16 @@ def system_description(system_name: str, framework: str = "", division: str = "o
     }
     desc.update(extra or {})
     return desc
+
+
+def os_text(facts: dict[str, Any]) -> str:
+    """The operating system in words: the distribution's own name (``Debian GNU/Linux 12
+    (bookworm)``), else its id and version, else the OS name."""
+    distro = facts.get("distro") or {}
+    if distro.get("pretty_name"):
+        return str(distro["pretty_name"])
+    named = " ".join(str(p) for p in (distro.get("id"), distro.get("version_id")) if p)
+    return named or str(facts.get("os") or "unknown OS")
 
 
 def _place(folder: str, names: tuple[str, ...], source: str, what: str) -> list[str]:

@@ -102,6 +102,10 @@ def init(kernel: Kernel, entry: dict[str, Any], backend: str | None = None,
                   f"(needs {manifest.python})")
     started = time.perf_counter()
     done = prepare(kernel, entry, manifest, inputs, on_line)
+    from .run import check_runtime
+
+    backends = [b for b in manifest.run.model if backend is None or b == backend]
+    check_runtime(manifest, done, backends, label)
     steps: list[dict[str, Any]] = [{"step": name, "name": r.get("name"), "version": r.get("version"),
               "cached": bool(r.get("cached")), "seconds": r.get("seconds"),
               "path": r.get("path")} for name, r in done.items()]
@@ -123,6 +127,10 @@ def benchmark(kernel: Kernel, entry: dict[str, Any], given: dict[str, Any],
 
     manifest = load_manifest(entry)
     inputs = bind_inputs(manifest, given, label_of(entry))
+    if output:  # refuse an unusable --output before anything is prepared
+        from .run import check_output
+
+        check_output(output, label_of(entry))
     lock_dir = tempfile.mkdtemp(prefix="ck-solution-lock-")
     try:
         _check_python(kernel, manifest, label_of(entry))

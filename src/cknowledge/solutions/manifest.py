@@ -9,14 +9,27 @@ turns a shape error into one :class:`~cknowledge.errors.MetaError` line naming t
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
 
 from ..errors import InvalidInput, MetaError
 from ..versions import VersionRange
 
 HARNESSES = ("mlperf-loadgen",)
+# what each harness measures: the names a manifest's `metrics` and `reference` may use
+HARNESS_METRICS = {"mlperf-loadgen": ("qps", "latency_p50_ms", "latency_p90_ms",
+                                      "latency_p99_ms", "map", "energy_j")}
+_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def _file_name(value: str) -> str:
+    if not _FILE_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not a plain file name (letters, digits, '_', '-', "
+                         "'.'; no folders)")
+    return value
 
 
 class _Model(BaseModel):
@@ -31,6 +44,27 @@ class InputSpec(_Model):
     choices: list[str] | None = None
     min: int | None = None
     help: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InputSpec:
+        if self.type == "int" and self.choices is not None:
+            raise ValueError("`choices` is for type str; an int input takes `min`")
+        if self.type == "str" and self.min is not None:
+            raise ValueError("`min` is for type int; a str input takes `choices`")
+        if self.choices is not None and not self.choices:
+            raise ValueError("`choices` is empty: list the accepted values or leave it out")
+        value = self.default
+        if value is None:
+            return self
+        if self.type == "int":
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"the default {value!r} is not a whole number")
+            if self.min is not None and value < self.min:
+                raise ValueError(f"the default {value} is below the input's min {self.min}")
+        elif self.choices is not None and str(value) not in self.choices:
+            raise ValueError(f"the default {value!r} is not one of its choices "
+                             f"{', '.join(self.choices)}")
+        return self
 
 
 class Step(_Model):
@@ -66,13 +100,23 @@ class EnvRef(_Model):
 
 class RunSpec(_Model):
     harness: Literal["mlperf-loadgen"]
-    modes: list[Literal["performance", "accuracy"]] = ["performance", "accuracy"]
+    modes: list[Literal["performance", "accuracy"]] = Field(
+        default=["performance", "accuracy"], min_length=1)
     python: EnvRef                                  # the managed venv's interpreter
     model: dict[str, EnvRef]                        # per backend
     dataset: EnvRef
     model_name: str                                 # the results layout's model folder
     min_duration_ms: int = Field(default=10_000, ge=0)
     timeout_s: float = Field(default=3600, gt=0)
+
+    _model_name = field_validator("model_name")(_file_name)
+
+    @field_validator("modes")
+    @classmethod
+    def _once(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"a mode is listed twice: {value}")
+        return value
 
 
 class ValidateSpec(_Model):
@@ -108,12 +152,14 @@ class Manifest(_Model):
     prepare: list[Step]
     run: RunSpec
     validate_: ValidateSpec = Field(default_factory=ValidateSpec, alias="validate")
-    result: str = "result.json"
+    result: str = "result.json"                     # a file in the run folder
     scoreboard: str
     metrics: list[Metric]
     reference: list[Reference] = []
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    _result = field_validator("result")(_file_name)
 
     @field_validator("python")
     @classmethod
@@ -136,8 +182,36 @@ class Manifest(_Model):
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise MetaError(f"the solution's prepare steps repeat the name(s) {sorted(dup)}")
-        for ref in [self.run.python, self.run.dataset, *self.run.model.values()]:
-            self.step(ref.step)
+        for env_ref in [self.run.python, self.run.dataset, *self.run.model.values()]:
+            self.step(env_ref.step)
+        for step in self.prepare:
+            for key, values in step.when.items():
+                spec = self.inputs.get(key)
+                if spec is None:
+                    raise MetaError(f"prepare step {step.name!r}: `when` names the input "
+                                    f"{key!r}, which `inputs` does not declare (declared: "
+                                    f"{', '.join(sorted(self.inputs)) or 'none'})")
+                bad = [v for v in values if spec.choices is not None and v not in spec.choices]
+                if bad:
+                    raise MetaError(f"prepare step {step.name!r}: `when` {key}: {bad} is not "
+                                    f"among the input's choices {spec.choices}")
+        known = HARNESS_METRICS[self.run.harness]
+        metrics = [m.name for m in self.metrics]
+        for name in metrics:
+            if name not in known:
+                raise MetaError(f"metric {name!r} is not measured by the {self.run.harness} "
+                                f"harness (it measures: {', '.join(known)})")
+        if len(set(metrics)) != len(metrics):
+            raise MetaError(f"a metric is listed twice: {metrics}")
+        for ref in self.reference:
+            extra = sorted(set(ref.metrics) - set(metrics))
+            if extra:
+                raise MetaError(f"reference {ref.label!r}: metric(s) {extra} are not among "
+                                f"the solution's metrics ({', '.join(metrics)})")
+            extra = sorted(set(ref.config) - set(self.inputs))
+            if extra:
+                raise MetaError(f"reference {ref.label!r}: config key(s) {extra} are not "
+                                f"inputs of the solution")
         backends = (self.inputs.get("backend") or InputSpec()).choices
         if backends:
             missing = [b for b in backends if b not in self.run.model]
@@ -146,7 +220,6 @@ class Manifest(_Model):
                                 f"{missing}")
 
 
-_FIELDS = {"solution": "solution"}  # the meta keys that are not part of the manifest
 _IDENTITY = ("alias", "uid", "automation", "tags", "name", "summary", "version")
 
 
@@ -172,6 +245,11 @@ def bind_inputs(manifest: Manifest, given: dict[str, Any], label: str) -> dict[s
     """The benchmark's inputs: given values checked against the manifest, defaults filled."""
     from ..errors import suggest
 
+    if "no_tags" in given:  # `-x` on the command line excludes a tag when finding entries
+        flags = given["no_tags"] if isinstance(given["no_tags"], list) else [given["no_tags"]]
+        raise InvalidInput(f"{label} takes no option -{flags[0]} (a single '-' excludes a tag "
+                           "when finding entries); write inputs as --NAME=VALUE, and --quiet "
+                           "to hide progress")
     unknown = [k for k in given if k not in manifest.inputs]
     if unknown:
         known = sorted(manifest.inputs)

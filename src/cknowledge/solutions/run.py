@@ -29,29 +29,84 @@ def _say(on_line: Callable[[str], None] | None, text: str) -> None:
         on_line(text)
 
 
-def run_folder(kernel: Kernel, name: str, inputs: dict[str, Any], output: str | None) -> str:
-    if output:
-        folder = os.path.abspath(output)
-        if os.path.exists(folder) and (not os.path.isdir(folder) or os.listdir(folder)):
-            raise InvalidInput(f"--output={output}: the folder exists and is not empty; "
-                               "name a new or empty folder")
-    else:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        base = os.path.join(kernel.home, "solutions", name, "runs",
-                            f"{stamp}-{inputs.get('backend')}-{inputs.get('scenario')}")
-        folder, i = base, 1
-        while os.path.exists(folder):
-            i += 1
-            folder = f"{base}-{i}"
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as exc:
-        raise InvalidInput(f"cannot create the run folder {folder}: {exc.strerror}") from None
+INCOMPLETE = "INCOMPLETE"  # in a run folder until the run has finished and been recorded
+
+
+def check_output(output: str, label: str) -> str:
+    """The absolute run folder ``--output`` names, refused when it cannot be one."""
+    folder = os.path.abspath(output)
+    if os.path.isfile(folder) or (os.path.exists(folder) and not os.path.isdir(folder)):
+        raise InvalidInput(f"{label}: --output={output} is a file, not a folder: name a new "
+                           "or empty folder")
+    if os.path.isdir(folder) and os.listdir(folder):
+        raise InvalidInput(f"{label}: --output={output}: the folder exists and is not empty; "
+                           "name a new or empty folder")
+    parent = folder
+    while not os.path.isdir(parent):
+        up = os.path.dirname(parent)
+        if os.path.exists(parent) or up == parent:  # a file on the way, or nothing at all
+            raise InvalidInput(f"{label}: --output={output}: {parent} is not a folder; name "
+                               "a folder that can be created")
+        parent = up
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InvalidInput(f"{label}: --output={output}: {parent} is not writable; name a "
+                           "folder you can write to")
     return folder
 
 
-def _value(steps: dict[str, dict[str, Any]], step: str, var: str, label: str) -> str:
-    env = (steps.get(step) or {}).get("new_env") or {}
+def run_folder(kernel: Kernel, name: str, inputs: dict[str, Any], output: str | None,
+               label: str) -> str:
+    """Create the run folder (claimed atomically: two runs never share one) and mark it
+    incomplete until the run is recorded."""
+    try:
+        if output:
+            folder = check_output(output, label)
+            os.makedirs(folder, exist_ok=True)
+            try:  # claim it: another run may be starting in the same empty folder
+                fd = os.open(os.path.join(folder, INCOMPLETE),
+                             os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                raise InvalidInput(f"{label}: --output={output} is in use by another run; "
+                                   "name a new or empty folder") from None
+            os.close(fd)
+        else:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            base = os.path.join(kernel.home, "solutions", name, "runs",
+                                f"{stamp}-{inputs.get('backend')}-{inputs.get('scenario')}")
+            os.makedirs(os.path.dirname(base), exist_ok=True)
+            folder, i = base, 1
+            while True:
+                try:
+                    os.mkdir(folder)
+                    break
+                except FileExistsError:
+                    i += 1
+                    folder = f"{base}-{i}"
+    except OSError as exc:
+        raise InvalidInput(f"{label}: cannot create the run folder "
+                           f"{output or os.path.join(kernel.home, 'solutions')}: "
+                           f"{exc.strerror}; name a writable folder with --output") from None
+    mark_incomplete(folder, "the run has not finished")
+    return folder
+
+
+def mark_incomplete(folder: str, why: str) -> None:
+    """Say in the run folder that it holds no finished run, and why."""
+    try:
+        with open(os.path.join(folder, INCOMPLETE), "w", encoding="utf-8") as fh:
+            fh.write(f"this run did not finish: {why}\nnothing here is a result; the logs "
+                     "are kept for diagnosis\n")
+    except OSError:
+        pass
+
+
+def _value(steps: dict[str, dict[str, Any]], manifest: Manifest, step: str, var: str,
+           label: str) -> str:
+    if step not in steps:
+        when = manifest.step(step).when
+        raise InvalidInput(f"{label}: the run needs step {step!r}, which these inputs leave "
+                           f"out (it runs only when {when}); check the solution's `when`")
+    env = steps[step].get("new_env") or {}
     value = env.get(var)
     if not value:
         raise CommandFailed(f"{label}: step {step!r} exported no {var}; its exports: "
@@ -60,29 +115,129 @@ def _value(steps: dict[str, dict[str, Any]], step: str, var: str, label: str) ->
     return str(value)
 
 
+def _rebuild_hint(manifest: Manifest, steps: dict[str, dict[str, Any]], message: str,
+                  label: str) -> str:
+    """What to do when the harness failed on something a prepare step made: the step whose
+    cached files the message names (or the venv's step for a missing module)."""
+    culprit = None
+    if "missing from the solution venv" in message:
+        culprit = manifest.run.python.step
+    else:
+        for name, result in steps.items():
+            path = str(result.get("path") or "")
+            if path and path in message:
+                culprit = name
+                break
+    if culprit is None:
+        return ""
+    step = manifest.step(culprit)
+    return (f"; to rebuild step {culprit!r}: `ck rm cache --tags={step.tags}`, then "
+            f"`ck init {label}`")
+
+
+def check_runtime(manifest: Manifest, steps: dict[str, dict[str, Any]],
+                  backends: list[str], label: str) -> None:
+    """Refuse a prepared venv that lacks a package the harness needs for ``backends``
+    (e.g. one removed by hand): the cache entry only records that the venv exists."""
+    from ..errors import CacheError
+    from ..mlperf.harness import missing_packages
+
+    ref = manifest.run.python
+    if ref.step not in steps:
+        return
+    python = _value(steps, manifest, ref.step, ref.var, label)
+    if not os.access(python, os.X_OK):
+        return  # not an interpreter at all: the harness run says so, naming the file
+    try:
+        missing = missing_packages(python, backends)
+    except CommandFailed:
+        return  # an interpreter that cannot run: likewise
+    if missing:
+        step = manifest.step(ref.step)
+        raise CacheError(f"{label}: the venv of step {ref.step!r} "
+                         f"({os.path.dirname(os.path.dirname(python))}) "
+                         f"lacks {', '.join(missing)}: rebuild it with `ck rm cache "
+                         f"--tags={step.tags}` and then `ck init {label}`")
+
+
+def dataset_size(folder: str) -> int | None:
+    """The number of images a COCO-folder dataset lists (None when it cannot be read: the
+    harness then says why)."""
+    try:
+        with open(os.path.join(folder, "annotations", "instances.json"),
+                  encoding="utf-8") as fh:
+            images = json.load(fh).get("images")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return len(images) if isinstance(images, list) else None
+
+
 def run_benchmark(kernel: Kernel, entry: dict[str, Any], manifest: Manifest,
                   inputs: dict[str, Any], steps: dict[str, dict[str, Any]],
                   lock: dict[str, Any], output: str | None, submit: bool, hub: str | None,
                   on_line: Callable[[str], None] | None) -> dict[str, Any]:
-    from ..mlperf.harness import run_harness
-    from ..mlperf.layout import check, system_description, write_results
-    from ..experiments.drift import capture
-    from ..experiments.energy import EnergyMeter
-
     label = f"solution:{entry['name']}"
     spec = manifest.run
     backend = str(inputs.get("backend"))
     if backend not in spec.model:
         raise InvalidInput(f"{label} has no model for --backend={backend}")
-    python = _value(steps, spec.python.step, spec.python.var, label)
-    model = _value(steps, spec.model[backend].step, spec.model[backend].var, label)
-    dataset = _value(steps, spec.dataset.step, spec.dataset.var, label)
-    folder = run_folder(kernel, entry["name"], inputs, output)
+    python = _value(steps, manifest, spec.python.step, spec.python.var, label)
+    model = _value(steps, manifest, spec.model[backend].step, spec.model[backend].var, label)
+    dataset = _value(steps, manifest, spec.dataset.step, spec.dataset.var, label)
+    check_runtime(manifest, steps, [backend], label)
+    size = dataset_size(dataset)
+    count = inputs.get("count")
+    if size is not None and count is not None and int(count) > size:
+        raise InvalidInput(f"{label}: --count={count} is more than the {size} images of the "
+                           f"dataset (step {spec.dataset.step!r}, {dataset}); use --count={size} "
+                           "or less, or leave --count out to use them all")
+    folder = run_folder(kernel, entry["name"], inputs, output, label)
+    try:
+        summary = _run_in(kernel, entry, manifest, inputs, steps, lock, folder, python, model,
+                          dataset, label, on_line)
+    except BaseException as exc:  # Ctrl-C and SIGTERM too: the folder must not look done
+        if isinstance(exc, KeyboardInterrupt):
+            why = "interrupted"
+        elif isinstance(exc, CKError):
+            why = exc.message
+        elif isinstance(getattr(exc, "signum", None), int):  # the CLI's SIGTERM/SIGHUP
+            why = f"stopped by signal {getattr(exc, 'signum')}"
+        else:
+            why = f"{type(exc).__name__}: {exc}"
+        mark_incomplete(folder, why)
+        raise
+    if submit:
+        summary["submitted"] = _submit(manifest, entry, summary["inputs"], summary["metrics"],
+                                       summary.pop("_meta"), summary["experiment"], lock, hub)
+    summary.pop("_meta", None)
+    summary["text"] = _text(label, summary.pop("_rows"), summary)
+    if summary["problems"]:
+        raise CommandFailed(f"{label}: the run is not valid: {'; '.join(summary['problems'])} "
+                            f"(logs: {folder}; recorded as experiment:"
+                            f"{summary['experiment']['name']}, marked invalid)",
+                            result=summary)
+    return summary
+
+
+def _run_in(kernel: Kernel, entry: dict[str, Any], manifest: Manifest,
+            inputs: dict[str, Any], steps: dict[str, dict[str, Any]], lock: dict[str, Any],
+            folder: str, python: str, model: str, dataset: str, label: str,
+            on_line: Callable[[str], None] | None) -> dict[str, Any]:
+    """The harness runs, the layout and its check, the experiment, report and result file;
+    the INCOMPLETE marker goes last."""
+    from ..mlperf.harness import run_harness
+    from ..mlperf.layout import check, system_description, write_results
+    from ..experiments.drift import capture
+    from ..experiments.energy import EnergyMeter
+
+    spec = manifest.run
+    backend = str(inputs.get("backend"))
     scenario = str(inputs.get("scenario"))
     count = int(inputs.get("count") or 0) or None
     threads = int(inputs.get("threads") or 0) or None
     duration = spec.min_duration_ms if inputs.get("duration_ms") is None \
         else int(inputs["duration_ms"])
+    max_duration = int(inputs.get("max_duration_ms") or 0) or None
     meter = EnergyMeter()
     quiet_line = _harness_lines(on_line)
     raw: dict[str, Any] = {}
@@ -92,16 +247,22 @@ def run_benchmark(kernel: Kernel, entry: dict[str, Any], manifest: Manifest,
         _say(on_line, f"{label}: LoadGen {scenario} {mode} run ({backend}) -> {out}")
         before = meter.read() if meter.available and mode == "performance" else None
         started = time.perf_counter()
-        raw[mode] = run_harness(
-            python=python, backend=backend, model=model, dataset=dataset, scenario=scenario,
-            mode=mode, count=count, threads=threads or 0, output=out,
-            min_duration_ms=duration, timeout=spec.timeout_s, on_line=quiet_line)
+        try:
+            raw[mode] = run_harness(
+                python=python, backend=backend, model=model, dataset=dataset,
+                scenario=scenario, mode=mode, count=count, threads=threads or 0, output=out,
+                min_duration_ms=duration, max_duration_ms=max_duration,
+                timeout=spec.timeout_s, on_line=quiet_line)
+        except CKError as exc:
+            raise type(exc)(f"{label}: {exc.message}"
+                            f"{_rebuild_hint(manifest, steps, exc.message, label)} "
+                            f"(logs: {out})", **exc.details) from None
         raw[mode]["seconds"] = round(time.perf_counter() - started, 3)
         raw[mode]["output"] = out
         if before is not None:
             energy_j = meter.joules(before, meter.read())
-    if inputs.get("count") is None:  # all images: say how many that was
-        used = (raw.get("performance") or raw.get("accuracy") or {}).get("count")
+    used = (raw.get("performance") or raw.get("accuracy") or {}).get("count")
+    if used is not None:  # what the harness ran, whatever was asked
         inputs = {**inputs, "count": used}
     from ..detect.platform import platform_facts
 
@@ -120,11 +281,16 @@ def run_benchmark(kernel: Kernel, entry: dict[str, Any], manifest: Manifest,
     except CKError as exc:
         checked = {"ok": False}
         problems += list(exc.details.get("problems") or [exc.message])
+    perf = (raw.get("performance") or {}).get("loadgen_results") or {}
+    if perf.get("valid") is False:  # say it in the solution's own inputs
+        problems = [p for p in problems if "performance run is INVALID" not in p]
+        problems.insert(0, _invalid_reason(perf, scenario, duration, max_duration))
     metrics = _metrics(raw, energy_j)
     min_map = manifest.validate_.min_map
     got_map = metrics.get("map")
     if min_map is not None and got_map is not None and got_map < min_map:
         problems.append(f"mAP {got_map:.3f}% is below the solution's floor {min_map}%")
+    here = _platform_text(facts, raw)
     captured = capture(kernel, lock.get("nodes") or [], entry.get("repo"), {}, ())
     measured = {
         "component": {"automation": "solution", "name": entry["name"], "uid": entry["uid"],
@@ -136,6 +302,7 @@ def run_benchmark(kernel: Kernel, entry: dict[str, Any], manifest: Manifest,
         "energy": meter.describe(), "lock": lock, **captured,
         "details": {"run_folder": folder, "results": results_dir, "layout": layout,
                     "check": checked, "valid": not problems, "problems": problems,
+                    "platform_text": here,
                     "harness": {m: {k: v for k, v in r.items() if k != "log_tail"}
                                 for m, r in raw.items()},
                     "steps": {n: {"name": r.get("name"), "version": r.get("version"),
@@ -145,33 +312,59 @@ def run_benchmark(kernel: Kernel, entry: dict[str, Any], manifest: Manifest,
 
     meta = experiment_meta(measured)
     meta["kind"] = "solution-benchmark"
+    meta["valid"] = not problems
     saved = save(kernel, meta)
-    summary = {"solution": entry["name"], "inputs": inputs, "metrics": metrics,
-               "valid": not problems, "problems": problems, "run_folder": folder,
-               "results": results_dir, "system": system,
-               "experiment": {"name": saved["name"], "repo": saved["repo"], "uid": saved["uid"]},
-               "platform": meta["platform"].get("fingerprint")}
+    summary: dict[str, Any] = {
+        "solution": entry["name"], "inputs": inputs, "metrics": metrics,
+        "valid": not problems, "problems": problems, "run_folder": folder,
+        "results": results_dir, "system": system, "platform_text": here,
+        "experiment": {"name": saved["name"], "repo": saved["repo"], "uid": saved["uid"]},
+        "platform": meta["platform"].get("fingerprint")}
     report = os.path.join(folder, "report.html")
     from .report import html, table
 
-    rows = table(manifest, inputs, metrics, not problems)
-    with open(report, "w", encoding="utf-8") as fh:
-        fh.write(html(label, manifest, rows, saved["name"], meta, summary))
+    rows = table(manifest, inputs, metrics, not problems, here)
     summary["report"] = report
+    with open(report, "w", encoding="utf-8") as fh:
+        fh.write(html(label, manifest, rows, saved["name"], meta, summary, raw))
     result_file = os.path.join(folder, manifest.result)
+    summary["result_file"] = result_file
     with open(result_file, "w", encoding="utf-8") as fh:
         json.dump(summary, fh, indent=1, sort_keys=True)
-    summary["result_file"] = result_file
-    if submit:
-        summary["submitted"] = _submit(manifest, entry, inputs, metrics, meta, saved, lock, hub)
-    summary["text"] = _text(label, rows, summary)
-    if problems:
-        from ..errors import CommandFailed as Failed
-
-        raise Failed(f"{label}: the run is not valid: {'; '.join(problems)} (logs: "
-                     f"{results_dir}; experiment:{saved['name']} records it)",
-                     result=summary)
+    os.remove(os.path.join(folder, INCOMPLETE))
+    summary["_rows"] = rows
+    summary["_meta"] = meta
     return summary
+
+
+def _invalid_reason(perf: dict[str, Any], scenario: str, duration: int,
+                    max_duration: int | None) -> str:
+    failed = ", ".join(c.replace("_", " ").replace(" satisfied", "")
+                       for c in perf.get("failed_checks") or []) or "see its summary"
+    why = f"LoadGen ended the {scenario} performance run INVALID (not satisfied: {failed})"
+    if max_duration and max_duration < duration:
+        return (f"{why}: the cap --max_duration_ms={max_duration} is below the minimum "
+                f"--duration_ms={duration}; raise the cap or leave it out")
+    return (f"{why}: run longer, e.g. --duration_ms={max(2 * duration, 1000)}"
+            + (f" (and a --max_duration_ms above it)" if max_duration else ""))
+
+
+def _platform_text(facts: dict[str, Any], raw: dict[str, Any]) -> str:
+    """This machine in the words of the reference rows: CPU, cores, memory, OS, Python and
+    the runtime the harness used."""
+    from ..mlperf.layout import os_text
+
+    cpu = facts.get("cpu") or {}
+    memory = facts.get("memory") or {}
+    report: dict[str, Any] = next(iter(raw.values()), {})
+    runtime = (report.get("versions") or {}).get("runtime")
+    parts = [cpu.get("model") or facts.get("arch") or "unknown CPU",
+             f"{cpu.get('logical_cores')} logical cores" if cpu.get("logical_cores") else "",
+             f"{memory.get('total_gib')} GiB" if memory.get("total_gib") else "",
+             os_text(facts),
+             f"Python {report.get('python')}" if report.get("python") else "",
+             str(runtime or "")]
+    return ", ".join(p for p in parts if p)
 
 
 def _harness_lines(on_line: Callable[[str], None] | None) -> Callable[[str], None] | None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 
-from ..errors import AlreadyExists, Ambiguous, InvalidInput, Locked, NotFound, ReadOnly
+from ..errors import (AlreadyExists, Ambiguous, CKError, InvalidInput, Locked, NotFound,
+                      ReadOnly)
 from .cid import ArtifactRef, check_name, is_pattern, is_uid, new_uid
 from .index import Index, Parsed, stat_sig
 from .legacy import normalize_tags, read_entry
@@ -202,6 +203,18 @@ class Store:
         out.sort(key=lambda e: (order[e["repo"]], e["automation"], e["name"]))
         return out
 
+    def _near(self, automation: str, name: str | None) -> str:
+        """' (did you mean: a, b?)' from the names of ``automation``'s entries, or ''."""
+        from ..errors import suggest
+
+        if not name or any(c in name for c in "*?["):
+            return ""
+        try:
+            names = {e["name"] for e in self.find(automation, ArtifactRef(None, None))}
+        except CKError:
+            return ""
+        return suggest(name, names)
+
     def load(self, automation: str, ref: ArtifactRef) -> dict[str, Any]:
         """Exactly one entry, with its meta (read from the file, not the index)."""
         if ref.name is None:
@@ -213,7 +226,9 @@ class Store:
                 from ..errors import MetaError
 
                 raise MetaError(broken[0])
-            raise NotFound(f"{automation} entry {ref} not found")
+            raise NotFound(f"{automation} entry {ref} not found"
+                           + self._near(automation, ref.name)
+                           + f"; `ck find {automation}` lists them")
         if len(found) > 1:
             names = ", ".join(f"{e['repo']}:{e['name']}" for e in found[:5])
             raise Ambiguous(f"{automation} entry {ref} matches {len(found)} entries ({names}); "

@@ -66,6 +66,10 @@ class Dataset:
         if count is not None:
             if count < 1:
                 raise HarnessError(f"--count must be at least 1, not {count}")
+            if count > len(entries):
+                raise HarnessError(f"--count={count} is more than the {len(entries)} images "
+                                   f"of {self.annotations}: use --count={len(entries)} or "
+                                   "less, or leave it out for all")
             entries = entries[:count]
         self.images: list[Image] = []
         for index, entry in enumerate(entries):
@@ -99,8 +103,9 @@ def preprocess(path: str, size: tuple[int, int] = INPUT_SIZE) -> UInt8Array:
     try:
         with PILImage.open(path) as img:
             rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
-    except OSError as exc:
-        raise HarnessError(f"cannot decode image {path}: {exc}") from None
+    except (OSError, ValueError) as exc:
+        raise HarnessError(f"cannot decode image {path}: {exc}; restore the image or "
+                           "rebuild the dataset") from None
     return resize_bilinear(rgb, size)
 
 
