@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 
 from ..errors import InvalidInput
@@ -90,20 +89,11 @@ def read_config(home: str) -> dict[str, Any]:
 
 def write_config(home: str, url: str, token: str) -> str:
     """Store the login (mode 0600, replaced atomically); returns the file's path."""
+    from ..store.metaio import atomic_write_text
+
     path = config_path(home)
-    folder = os.path.dirname(path)
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".hub.", dir=folder)  # created 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"url": url, "token": token}, fh)
-            fh.write("\n")
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    atomic_write_text(path, json.dumps({"url": url, "token": token}) + "\n", mode=0o600)
     return path
 
 

@@ -38,13 +38,9 @@ def resolve_options(request: dict[str, Any], home: str) -> tuple[str, str, str, 
     root = os.path.abspath(request["root"]) if request.get("root") else default_root
     db = request.get("db") or (default_db if root == default_root else
                                "sqlite:///" + os.path.join(root, "hub.sqlite"))
-    raw_port = request.get("port", DEFAULT_PORT)
-    try:
-        port = int(str(raw_port))
-    except ValueError:
-        raise ValueError(f"--port must be a number from 0 to 65535, not {raw_port!r}") from None
-    if not 0 <= port <= 65535:
-        raise ValueError(f"--port must be a number from 0 to 65535, not {port}")
+    from ..serve.cli import parse_port
+
+    port = parse_port(request.get("port", DEFAULT_PORT))
     return str(db), root, str(request.get("host") or DEFAULT_HOST), port
 
 

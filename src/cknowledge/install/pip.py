@@ -40,14 +40,16 @@ def pip_env(env: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def _strings(spec: Mapping[str, Any], key: str) -> list[str]:
+def strings(spec: Mapping[str, Any], key: str, method: str = "pip") -> list[str]:
+    """The spec's ``key``: a string or a list of strings (an error names the method)."""
     value = spec.get(key)
     if value is None:
         return []
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
-        raise InvalidInput(f"pip `{key}` must be a string or a list of strings, not {value!r}")
-    return items
+        raise InvalidInput(f"{method} `{key}` must be a string or a list of strings, not "
+                           f"{value!r}")
+    return list(items)
 
 
 def check(spec: Mapping[str, Any]) -> list[str]:
@@ -63,8 +65,23 @@ def check(spec: Mapping[str, Any]) -> list[str]:
             raise InvalidInput(f"pip requirement {p!r} is an option; use the spec's keys "
                                "(index_url, find_links, no_index, no_deps) instead")
     for key in ("index_url", "extra_index_url", "find_links"):
-        _strings(spec, key)
+        strings(spec, key)
     return [p.strip() for p in packages]
+
+
+def index_options(spec: Mapping[str, Any], method: str = "pip") -> list[str]:
+    """pip's options for where packages come from: ``no_index``, ``index_url`` (one),
+    ``extra_index_url`` and ``find_links`` of the spec."""
+    args: list[str] = []
+    if spec.get("no_index"):
+        args.append("--no-index")
+    for url in strings(spec, "index_url", method)[:1]:
+        args += ["--index-url", url]
+    for url in strings(spec, "extra_index_url", method):
+        args += ["--extra-index-url", url]
+    for link in strings(spec, "find_links", method):
+        args += ["--find-links", link]
+    return args
 
 
 def find_python(python: object, env: Mapping[str, str] | None = None) -> str:
@@ -111,14 +128,7 @@ def install(spec: Mapping[str, Any], target: str, env: Mapping[str, str],
     args = [vpy, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
     if spec.get("no_deps"):
         args.append("--no-deps")
-    if spec.get("no_index"):
-        args.append("--no-index")
-    for url in _strings(spec, "index_url")[:1]:
-        args += ["--index-url", url]
-    for url in _strings(spec, "extra_index_url"):
-        args += ["--extra-index-url", url]
-    for link in _strings(spec, "find_links"):
-        args += ["--find-links", link]
+    args += index_options(spec)
     proc.run(args + ["--", *packages], env=penv, on_line=on_line, what="pip install")
     version = None
     name = requirement_name(packages[0])

@@ -25,7 +25,7 @@ from typing import Any
 from .. import proc
 from ..errors import ChecksumError, CommandFailed, InvalidInput
 from .download import check_sha256
-from .pip import pip_env
+from .pip import index_options, pip_env, strings
 from .unpack import unpack
 
 DOWNLOADS = ".download"
@@ -35,13 +35,7 @@ _OPTION_VALUE = re.compile(r"^[A-Za-z0-9_.+-]+$")
 
 
 def _strings(spec: Mapping[str, Any], key: str) -> list[str]:
-    value = spec.get(key)
-    if value is None:
-        return []
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
-        raise InvalidInput(f"wheel `{key}` must be a string or a list of strings, not {value!r}")
-    return list(items)
+    return strings(spec, key, "wheel")
 
 
 def check(spec: Mapping[str, Any]) -> tuple[str, str]:
@@ -87,14 +81,7 @@ def install(spec: Mapping[str, Any], target: str, env: Mapping[str, str],
     for key, option in _TAGS.items():
         if spec.get(key) is not None:
             args += [option, str(spec[key])]
-    if spec.get("no_index"):
-        args.append("--no-index")
-    for url in _strings(spec, "index_url")[:1]:
-        args += ["--index-url", url]
-    for url in _strings(spec, "extra_index_url"):
-        args += ["--extra-index-url", url]
-    for link in _strings(spec, "find_links"):
-        args += ["--find-links", link]
+    args += index_options(spec, "wheel")
     try:
         proc.run(args + ["--", req], env=pip_env(env), on_line=on_line,
                  what=f"pip download {req}")

@@ -15,7 +15,6 @@ import secrets
 import signal
 import socket
 import sys
-import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +41,17 @@ def _err(message: str) -> None:
     sys.stderr.write(f"ck: error: {message}\n")
 
 
+def parse_port(raw: Any) -> int:
+    """A ``--port`` value: a number from 0 (any free port) to 65535. Raises ``ValueError``."""
+    try:
+        port = int(str(raw))
+    except ValueError:
+        raise ValueError(f"--port must be a number from 0 to 65535, not {raw!r}") from None
+    if not 0 <= port <= 65535:
+        raise ValueError(f"--port must be a number from 0 to 65535, not {port}")
+    return port
+
+
 def resolve_options(request: dict[str, Any], env: dict[str, str] | None = None) -> ServeOptions:
     """Check the parsed ``--key=value`` options; the token comes from ``--token``,
     else ``$CK_SERVE_TOKEN``, else a fresh random one. Raises ``ValueError``."""
@@ -53,13 +63,7 @@ def resolve_options(request: dict[str, Any], env: dict[str, str] | None = None) 
     host = request.get("host") or DEFAULT_HOST
     if not isinstance(host, str):
         raise ValueError("--host needs a value: --host=ADDRESS")
-    raw_port = request.get("port", DEFAULT_PORT)
-    try:
-        port = int(str(raw_port))
-    except ValueError:
-        raise ValueError(f"--port must be a number from 0 to 65535, not {raw_port!r}") from None
-    if not 0 <= port <= 65535:
-        raise ValueError(f"--port must be a number from 0 to 65535, not {port}")
+    port = parse_port(request.get("port", DEFAULT_PORT))
     token = request.get("token")
     if token is not None and (not isinstance(token, str) or not token.strip()):
         raise ValueError("--token must not be empty")
@@ -92,19 +96,12 @@ def url_of(sock: socket.socket) -> str:
 
 def write_token(home: str, token: str) -> str:
     """Write ``token`` to ``HOME/serve/token`` (mode 0600, replaced atomically)."""
+    from ..store.metaio import atomic_write_text
+
     folder = os.path.join(home, "serve")
     os.makedirs(folder, mode=0o700, exist_ok=True)
     path = os.path.join(folder, "token")
-    fd, tmp = tempfile.mkstemp(prefix=".token.", dir=folder)  # mkstemp creates it 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(token + "\n")
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(path, token + "\n", mode=0o600)
     return path
 
 

@@ -82,11 +82,13 @@ def _json_encoder() -> Any:
     return _ENCODE
 
 
-def atomic_write_text(path: str, text: str) -> None:
+def atomic_write_text(path: str, text: str, mode: int | None = None) -> None:
     """Write ``text`` to ``path`` so that readers see the old or the new file, never half.
 
     The data goes to a temporary file in the same folder, which is renamed over the
-    target; a crash (even ``kill -9``) leaves at most a stray ``.tmp-*`` file.
+    target; a crash (even ``kill -9``) leaves at most a stray ``.tmp-*`` file. ``mode``
+    (e.g. ``0o600`` for secrets) is the new file's; by default a replaced file keeps its
+    mode and a new one gets what the umask gives.
     """
     import tempfile
 
@@ -98,10 +100,11 @@ def atomic_write_text(path: str, text: str) -> None:
     except OSError as exc:
         raise InvalidInput(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
-        try:  # keep the mode of the file replaced, else what the umask gives a new file
-            mode = os.stat(path).st_mode & 0o7777
-        except OSError:
-            mode = 0o666 & ~_umask()
+        if mode is None:
+            try:  # keep the mode of the file replaced, else what the umask gives a new file
+                mode = os.stat(path).st_mode & 0o7777
+            except OSError:
+                mode = 0o666 & ~_umask()
         os.chmod(tmp, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
