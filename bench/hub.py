@@ -123,7 +123,8 @@ def bulk_load(db_url, root, n, batch=5000):
                     'solution_version': body['solution']['version'],
                     'platform_fingerprint': body['platform']['fingerprint'],
                     'platform_summary': _platform_summary(sub.platform.facts),
-                    'backend': body['config']['backend'], 'reference': False,
+                    'backend': body['config']['backend'],
+                    'scenario': body['config']['scenario'], 'reference': False,
                     'config': dict(sub.config), 'metrics': dict(sub.metrics),
                     'body': sub.model_dump(mode='json', exclude_none=True)})
                 values += [{'result_id': rid, 'metric': m, 'scoreboard_id': board_id,

@@ -106,6 +106,7 @@ class Result(Base):
         Index("ix_results_board_backend", "scoreboard_id", "backend", "id"),
         Index("ix_results_board_version", "scoreboard_id", "solution_version", "id"),
         Index("ix_results_board_reference", "scoreboard_id", "reference", "id"),
+        Index("ix_results_board_scenario", "scoreboard_id", "scenario", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -119,6 +120,8 @@ class Result(Base):
     platform_fingerprint: Mapped[str] = mapped_column(String(16))
     platform_summary: Mapped[str] = mapped_column(String(400), default="")
     backend: Mapped[str] = mapped_column(String(200), default="")
+    #: the config's ``scenario`` (migration 0002)
+    scenario: Mapped[str] = mapped_column(String(200), default="", server_default="")
     reference: Mapped[bool] = mapped_column(Boolean, default=False)
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     metrics: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)

@@ -184,10 +184,11 @@ def submit(request: Request, name: str, body: Submission,
 def results(request: Request, name: str, sort: str = "",
             order: Annotated[str, Query(pattern="^(asc|desc)?$")] = "",
             platform: str = "", backend: str = "", version: str = "", reference: str = "",
+            scenario: str = "",
             limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 50,
             offset: Offset = 0) -> dict[str, Any]:
     """One page of results, sorted by a metric (default: the first, best first)."""
-    filters = service.Filters(platform, backend, version, reference)
+    filters = service.Filters(platform, backend, version, reference, scenario)
     with hub(request).db.read() as session:
         board, _ = service.get_scoreboard(session, name)
         return service.query_results(session, board, filters, sort, order, limit, offset)
@@ -195,9 +196,10 @@ def results(request: Request, name: str, sort: str = "",
 
 @router.get("/scoreboards/{name}/pareto", tags=["scoreboards"], responses=ERRORS)
 def pareto(request: Request, name: str, x: str, y: str, platform: str = "",
-           backend: str = "", version: str = "", reference: str = "") -> dict[str, Any]:
+           backend: str = "", version: str = "", reference: str = "",
+           scenario: str = "") -> dict[str, Any]:
     """The Pareto front of metrics x and y (ids) and a bounded set of points to plot."""
-    filters = service.Filters(platform, backend, version, reference)
+    filters = service.Filters(platform, backend, version, reference, scenario)
     with hub(request).db.read() as session:
         board, _ = service.get_scoreboard(session, name)
         return service.pareto(session, board, x, y, filters)

@@ -114,9 +114,9 @@ def scoreboards(request: Request) -> HTMLResponse:
 def scoreboard(request: Request, name: str, sort: str = "",
                order: Annotated[str, Query(pattern="^(asc|desc)?$")] = "",
                platform: str = "", backend: str = "", version: str = "",
-               reference: str = "", offset: Offset = 0,
+               reference: str = "", scenario: str = "", offset: Offset = 0,
                x: str = "", y: str = "") -> HTMLResponse:
-    filters = service.Filters(platform, backend, version, reference)
+    filters = service.Filters(platform, backend, version, reference, scenario)
     with _hub(request).db.read() as session:
         board, info = service.get_scoreboard(session, name)
         page = service.query_results(session, board, filters, sort, order, PAGE, offset)

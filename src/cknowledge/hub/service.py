@@ -382,6 +382,7 @@ def submit_result(session: Session, user: User, name: str,
                  platform_fingerprint=submission.platform.fingerprint,
                  platform_summary=_platform_summary(submission.platform.facts),
                  backend=str(submission.config.get("backend") or "")[:200],
+                 scenario=str(submission.config.get("scenario") or "")[:200],
                  reference=submission.reference, config=dict(submission.config),
                  metrics=dict(submission.metrics), body=body)
     try:
@@ -404,10 +405,11 @@ class Filters:
     """The filters of a results query (each empty = not filtered)."""
 
     def __init__(self, platform: str = "", backend: str = "", version: str = "",
-                 reference: str = "") -> None:
+                 reference: str = "", scenario: str = "") -> None:
         self.platform = platform
         self.backend = backend
         self.version = version
+        self.scenario = scenario
         ref = (reference or "").strip().lower()
         if ref not in ("", "true", "false", "1", "0", "yes", "no"):
             raise InvalidInput(f"hub: reference must be true or false, not {reference!r}")
@@ -421,15 +423,22 @@ class Filters:
             conds.append(Result.backend == self.backend)
         if self.version:
             conds.append(Result.solution_version == self.version)
+        if self.scenario:
+            conds.append(SCENARIO == self.scenario)
         if self.reference is not None:
             conds.append(Result.reference == self.reference)
         return conds
 
     def query(self) -> dict[str, str]:
-        out = {"platform": self.platform, "backend": self.backend, "version": self.version}
+        out = {"platform": self.platform, "backend": self.backend, "version": self.version,
+               "scenario": self.scenario}
         if self.reference is not None:
             out["reference"] = "true" if self.reference else "false"
         return {k: v for k, v in out.items() if v}
+
+
+#: the ``scenario`` of a result's config (MLPerf-style scoreboards filter on it)
+SCENARIO = Result.scenario
 
 
 def metric_spec(board: Scoreboard, metric: str) -> dict[str, str]:
@@ -510,7 +519,8 @@ def _check_order(order: str) -> None:
 
 
 def facets(session: Session, board: Scoreboard, limit: int = 200) -> dict[str, Any]:
-    """The values the filter selects offer: platforms (with a summary), backends, versions."""
+    """The values the filter selects offer: platforms (with a summary), backends, versions,
+    scenarios."""
     def distinct(column: Any) -> list[str]:
         return [v for v in session.scalars(select(column).where(Result.scoreboard_id == board.id)
                                            .group_by(column).order_by(column).limit(limit)) if v]
@@ -521,7 +531,7 @@ def facets(session: Session, board: Scoreboard, limit: int = 200) -> dict[str, A
             Result.scoreboard_id == board.id, Result.platform_fingerprint == fp).limit(1))
         platforms.append({"fingerprint": fp, "summary": summary or ""})
     return {"platforms": platforms, "backends": distinct(Result.backend),
-            "versions": distinct(Result.solution_version)}
+            "versions": distinct(Result.solution_version), "scenarios": distinct(SCENARIO)}
 
 
 def get_result(session: Session, result_id: int) -> dict[str, Any]:
