@@ -12,43 +12,24 @@ import sys
 import tarfile
 import time
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cknowledge import api
 from tests.conftest import SRC
 
-from .test_client import Home, HubServer, start_hub
+from .test_client import (  # noqa: F401 - the client tests' fixtures
+    Home,
+    HubServer,
+    homes,
+    hub_server,
+    logged_in,
+    start_hub,
+)
 
 pytest.importorskip("httpx")
 
-
-@pytest.fixture
-def hub_server(tmp_path: Path) -> Iterator[HubServer]:
-    server = start_hub(tmp_path / "hubroot")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def homes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Home, Home]]:
-    """(publisher, consumer): two CK homes; the hub env variables are cleared."""
-    for var in ("CK_HUB_URL", "CK_HUB_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
-    api.reset()
-    yield Home(tmp_path / "pub"), Home(tmp_path / "con")
-    api.reset()
-
-
-@pytest.fixture
-def logged_in(hub_server: HubServer, homes: tuple[Home, Home]) -> tuple[Home, Home]:
-    pub, con = homes
-    pub.ok(action="login", automation="hub", hub=hub_server.url, token=hub_server.user("alice"))
-    con.ok(action="login", automation="hub", hub=hub_server.url, token=hub_server.user("bob"))
-    return pub, con
 
 SUBMIT = "/api/v1/scoreboards/mlperf-object-detection/results"
 
