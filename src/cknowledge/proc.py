@@ -13,6 +13,7 @@ import shlex
 import signal
 import subprocess
 from collections import deque
+from contextvars import ContextVar
 
 from .errors import CommandFailed, NotFound
 
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
 TAIL_LINES = 20
+#: seconds a timed-out command gets between SIGTERM and SIGKILL to stop cleanly
+GRACE_S = 5.0
+#: where ``ck -v`` shows each command, its folder and the environment it changes
+VERBOSE: ContextVar[Callable[[str], None] | None] = ContextVar("ck_verbose", default=None)
 
 
 def describe_status(returncode: int) -> str:
@@ -44,14 +49,24 @@ def command_text(args: Sequence[str] | str) -> str:
 
 def run(args: Sequence[str] | str, cwd: str | None = None, env: Mapping[str, str] | None = None,
         timeout: float | None = None, on_line: Callable[[str], None] | None = None,
-        what: str | None = None) -> str:
+        what: str | None = None, timeout_source: str | None = None) -> str:
     """Run ``args`` (a list, or a string for ``bash -c``); return its whole output.
 
     stdout and stderr are merged and read line by line (``on_line`` sees each, e.g. for a
     progress display). A non-zero exit raises ``CommandFailed`` with the tail of the output.
+    After ``timeout`` seconds the process group gets SIGTERM, and SIGKILL :data:`GRACE_S`
+    later; the ``CommandFailed`` names the timeout (and ``timeout_source``, what set it)
+    and carries ``timeout`` in its details.
     """
     argv = ["bash", "-c", args] if isinstance(args, str) else [str(a) for a in args]
     shown = command_text(args)
+    show = VERBOSE.get()
+    if show is not None:
+        _show_command(show, shown, cwd, env)
+    if timeout is not None and timeout <= 0:
+        raise CommandFailed(f"{what or 'command'} {shown!r} was not started: its timeout"
+                            + (f" ({timeout_source})" if timeout_source else "")
+                            + " was already spent", command=shown, timeout=timeout)
     try:
         # its own process group, so that a timeout or Ctrl-C stops the children it started too
         proc = subprocess.Popen(argv, cwd=cwd, env=dict(env) if env is not None else None,
@@ -72,7 +87,7 @@ def run(args: Sequence[str] | str, cwd: str | None = None, env: Mapping[str, str
 
         def stop() -> None:
             timed_out.append(True)
-            _kill_group(proc)
+            _stop_group(proc)
 
         timer = threading.Timer(timeout, stop)
         timer.daemon = True
@@ -92,8 +107,12 @@ def run(args: Sequence[str] | str, cwd: str | None = None, env: Mapping[str, str
         if timer is not None:
             timer.cancel()
     if timed_out:
-        raise CommandFailed(f"{what or 'command'} {shown!r} ran longer than {timeout:.0f} s and "
-                            "was stopped" + _tail(tail))
+        assert timeout is not None
+        raise CommandFailed(f"{what or 'command'} {shown!r} was stopped after "
+                            f"{_seconds(timeout)} by its timeout"
+                            + (f" ({timeout_source})" if timeout_source else "")
+                            + _tail(tail), command=shown,
+                            timeout=timeout, cwd=cwd or os.getcwd(), tail=list(tail))
     if proc.returncode != 0:
         verb = "was" if proc.returncode < 0 else "failed with"
         raise CommandFailed(f"{what or 'command'} {shown!r} {verb} "
@@ -101,6 +120,36 @@ def run(args: Sequence[str] | str, cwd: str | None = None, env: Mapping[str, str
                             command=shown, returncode=proc.returncode, cwd=cwd or os.getcwd(),
                             tail=list(tail))
     return "".join(out)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s" if value >= 1 else f"{value:.2g} s"
+
+
+def _show_command(show: Callable[[str], None], shown: str, cwd: str | None,
+                  env: Mapping[str, str] | None) -> None:
+    show(f"$ {shown}" + (f"   (in {cwd})" if cwd else ""))
+    if env is None:
+        return
+    for key in sorted(env):
+        if os.environ.get(key) != env[key]:
+            show(f"    {key}={env[key]}")
+    for key in sorted(set(os.environ) - set(env)):
+        show(f"    unset {key}")
+
+
+def _stop_group(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM to the whole group, SIGKILL after :data:`GRACE_S` if anything is left."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError, OSError):
+        _kill_group(proc)
+        return
+    try:
+        proc.wait(timeout=GRACE_S)
+    except subprocess.TimeoutExpired:
+        pass
+    _kill_group(proc)  # children that ignored SIGTERM, or outlived the leader
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:

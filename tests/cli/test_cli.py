@@ -72,9 +72,10 @@ def test_errors(ck, args, code, text) -> None:
     line = one_error_line(err)
     assert text in line
     assert out == ""
-    # --json does not change the error channel
+    # --json: the same line on stderr, and CK's {"return": N, "error": ...} on stdout
     rc2, out2, err2 = ck(*args, "--json")
-    assert rc2 == code and out2 == "" and one_error_line(err2)
+    assert rc2 == code and one_error_line(err2)
+    assert json.loads(out2) == {"return": code, "error": line[len("ck: error: "):]}
 
 
 def test_ambiguous_exit_9(ck) -> None:
@@ -211,20 +212,6 @@ def test_cb_alias(home, capsys, monkeypatch) -> None:
 
 
 # -- in-process main() (the same code path, measured by coverage) ---------------------------
-@pytest.fixture
-def main_in_process(home, capsys):
-    from cknowledge import api
-    from cknowledge.cli.main import main
-
-    def _run(*args: str) -> tuple[int, str, str]:
-        rc = main(list(args))
-        out, err = capsys.readouterr()
-        return rc, out, err
-
-    yield _run
-    api.reset()
-
-
 def test_main_in_process_renders(main_in_process, tmp_path) -> None:
     run = main_in_process
     rc, out, _ = run("--version")

@@ -65,7 +65,7 @@ def test_quiet_hides_the_script_output(hello, ck):
 
 def test_json_error(hello, ck):
     rc, out, err = ck("run", "script", "--tags=cl-hello,_nope", "--json")
-    assert rc == 2 and out == ""                      # --json keeps errors on stderr
+    assert rc == 2 and json.loads(out)["return"] == 2  # CK's error dict on stdout
     assert err.startswith("ck: error:") and "_nope" in err and "_loud" in err
 
 

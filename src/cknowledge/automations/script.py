@@ -18,14 +18,17 @@ class ScriptAutomation(Automation):
     def run(self, artifact: str | None = None, tags: list[str] | None = None,
             version: str | None = None, env: dict[str, Any] | None = None,
             dry_run: bool = False, lock: str | None = None, from_lock: str | None = None,
-            quiet: bool = False, **inputs: Any) -> dict[str, Any]:
+            quiet: bool = False, timeout: float | None = None, **inputs: Any) -> dict[str, Any]:
         """Run a step and its dependencies: --tags=a,b,_variation, --version=RANGE, --INPUT=x,
         --env.K=V; --dry-run prints the resolved graph; --lock=FILE writes it; --from-lock=FILE
-        reproduces it."""
+        reproduces it; --timeout=SECONDS stops the steps' commands after that long overall."""
         from ..workflow import run
+        from ..workflow.steps import parse_timeout, step_deadline
 
-        return run(self.kernel, self.name, artifact, tags, version, inputs, env, dry_run=dry_run,
-                   lock=lock, from_lock=from_lock, on_line=self.kernel.output(quiet))
+        with step_deadline(parse_timeout(timeout, "--timeout")):
+            return run(self.kernel, self.name, artifact, tags, version, inputs, env,
+                       dry_run=dry_run, lock=lock, from_lock=from_lock,
+                       on_line=self.kernel.output(quiet))
 
     @action
     def benchmark(self, artifact: str | None = None, tags: list[str] | None = None,

@@ -7,7 +7,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
     from typing import Any
 
-CLI_FLAGS = {"json", "debug", "quiet", "help"}
+CLI_FLAGS = {"json", "debug", "quiet", "help", "verbose"}
+#: one-letter flags: ``-j`` is ``--json``; they combine (``-jq``)
+SHORT_FLAGS = {"j": "json", "q": "quiet", "v": "verbose", "h": "help"}
 # options that always take a value, so `--lock lock.yaml` reads like `--lock=lock.yaml`
 VALUE_OPTIONS = {"lock", "from_lock", "file", "version", "repo", "dataset", "python", "tags",
                  "hub", "token"}
@@ -75,7 +77,7 @@ def parse_argv(argv: list[str]) -> tuple[dict[str, Any], dict[str, bool]]:
             positionals.append(arg)
         elif arg == "--":
             rest_is_positional = True
-        elif arg in ("-h", "--help"):
+        elif arg == "--help":
             flags["help"] = True
         elif arg.startswith("--"):
             key, eq, value = arg[2:].partition("=")
@@ -88,7 +90,14 @@ def parse_argv(argv: list[str]) -> tuple[dict[str, Any], dict[str, bool]]:
                 continue
             set_dotted(request, key, value if eq else True)
         elif arg.startswith("-") and len(arg) > 1 and not arg[1].isdigit():
-            set_dotted(request, "no_tags", arg[1:])  # `ck find dataset -raw`: exclude a tag
+            letters = arg[1:]
+            unknown = [c for c in letters if c not in SHORT_FLAGS]
+            if unknown:
+                raise UsageError(f"unknown option {arg!r} (short options: -j json, -q quiet, "
+                                 "-v verbose, -h help; exclude a tag with --tags=...,"
+                                 f"-{letters} or --no-tags={letters})")
+            for c in letters:
+                flags[SHORT_FLAGS[c]] = True
         elif arg.startswith("@") and len(arg) > 1:
             for k, v in read_input_file(arg[1:]).items():
                 request[k] = v

@@ -43,15 +43,23 @@ def main(argv: list[str] | None = None) -> int:
 
         _emit(f"cknowledge {__version__}")
         return 0
+    if argv[:1] == ["__complete"]:  # what the completion scripts ask: candidates only
+        from .completion import complete_main
+
+        return complete_main(argv[1:], _emit)
     debug = "--debug" in argv
+    as_json = "--json" in argv or "-j" in argv
     try:
         request, flags = parse_argv(argv)
         if request.get("action") == "hub" or (PROG == "cb" and request.get("action")
                                               in HUB_VERBS):
             request = hub_request(request, via_hub_word=request.get("action") == "hub")
     except UsageError as exc:
-        _err(str(exc))
-        return 2
+        return _usage_error(str(exc), 2, as_json)
+    as_json = flags["json"]
+    if flags["help"] and request.get("action") == "serve" and \
+            request.get("automation") in (None, "hub"):
+        return _serve_help(request.get("automation") == "hub")
     if request.get("automation") == "hub" and request.get("action") == "serve" \
             and not flags["help"]:
         from ..client.serve import hub_serve_main
@@ -66,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         from ..serve.cli import serve_main
 
         return serve_main(request)
+    if request.get("action") == "completion" and not flags["help"]:
+        from .completion import completion_main
+
+        return completion_main(request, _emit, _err)
+    if flags["verbose"]:
+        from .. import proc
+
+        proc.VERBOSE.set(_progress_line)
     restore = _on_termination()
     try:
         if request.get("action") == "help" and "topic" not in request:
@@ -77,13 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             result = _run(request, quiet=flags["quiet"])
     except KeyboardInterrupt:
-        _err("interrupted")
-        return 130
+        return _usage_error("interrupted", 130, as_json)
     except Terminated as exc:
-        _err(f"stopped by signal {exc.signum}")
-        return 128 + exc.signum
+        return _usage_error(f"stopped by signal {exc.signum}", 128 + exc.signum, as_json)
     except Exception as exc:
-        return _fail(exc, debug)
+        return _fail(exc, debug, as_json)
     finally:
         restore()
     for warning in result.get("warnings", []):
@@ -102,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             if text:
                 _emit(text)
     except Exception as exc:
-        return _fail(exc, debug)
+        return _fail(exc, debug, as_json)
     return 0
 
 
@@ -111,6 +125,14 @@ def _help_topic(request: dict[str, Any], flags: dict[str, bool]) -> str | None:
         auto = request.get("automation")
         if auto and request.get("artifact"):
             return f"{auto}:{request['artifact']}"
+        extra = request.get("artifacts") or []
+        if auto and extra:  # ck help ACTION AUTOMATION (or AUTOMATION ACTION)
+            from ..kernel.registry import BUILTIN
+
+            second = str(extra[0])
+            if auto in BUILTIN and second not in BUILTIN:
+                return f"{auto}:{second}"
+            return f"{second}:{auto}"
         return auto
     # ck ACTION AUTOMATION --help
     return f"{request.get('automation') or 'kernel'}:{request['action']}"
@@ -123,7 +145,28 @@ def _run(request: dict[str, Any], quiet: bool = False) -> dict[str, Any]:
     kernel.store.start_service = True
     kernel.store.watch_from = 0  # one-shot: in-process change notification never pays off
     kernel.echo = None if quiet else _progress_line
+    if not request.get("automation") and request.get("action") not in (None, "help"):
+        actions = kernel.automation_class("kernel").actions()
+        if request["action"] not in actions:
+            from ..errors import UnknownAction, suggest
+
+            word = str(request["action"])
+            raise UnknownAction(f"unknown command {word!r}{suggest(word, actions)}; "
+                                "'ck help' lists the automations, 'ck help kernel' the "
+                                "commands without one")
     return kernel.call(request)  # type: ignore[no-any-return]
+
+
+def _serve_help(hub: bool) -> int:
+    """``ck serve --help`` / ``ck hub serve --help``: the module's own usage text."""
+    if hub:
+        from ..client import serve as module
+    else:
+        from ..serve import cli as module  # type: ignore[no-redef]
+    import re
+
+    _emit(re.sub(r":\w+:`([^`]*)`", r"\1", (module.__doc__ or "").strip().replace("``", "")))
+    return 0
 
 
 class Terminated(BaseException):
@@ -157,7 +200,18 @@ def _on_termination() -> Any:
     return restore
 
 
-def _fail(exc: Exception, debug: bool) -> int:
+def _usage_error(message: str, code: int, as_json: bool) -> int:
+    """One ``ck: error:`` line on stderr; with ``--json`` also CK's
+    ``{"return": N, "error": "..."}`` on stdout. Returns the exit code."""
+    _err(message)
+    if as_json:
+        import json
+
+        _emit(json.dumps({"return": code, "error": message}))
+    return code
+
+
+def _fail(exc: Exception, debug: bool, as_json: bool = False) -> int:
     from ..errors import CKError
 
     if debug:
@@ -165,15 +219,34 @@ def _fail(exc: Exception, debug: bool) -> int:
 
         traceback.print_exc()
     if isinstance(exc, CKError):
-        _err(exc.message)
-        return min(exc.code, 255)
+        return _usage_error(exc.message, min(exc.code, 255), as_json)
     if isinstance(exc, OSError):  # the home or working folder is unusable, a disk is full...
         where = f": {exc.filename}" if exc.filename else ""
-        _err(f"{exc.strerror or exc}{where}")
-        return 1
-    _err(f"internal error: {type(exc).__name__}: {exc}"
-         + ("" if debug else " (run with --debug for the traceback)"))
-    return 1
+        return _usage_error(f"{exc.strerror or exc}{where}", 1, as_json)
+    missing = _missing_extra(exc)
+    if missing:
+        return _usage_error(missing, 1, as_json)
+    return _usage_error(f"internal error: {type(exc).__name__}: {exc}"
+                        + ("" if debug else " (run with --debug for the traceback)"), 1, as_json)
+
+
+#: optional packages → the extra of cknowledge that installs them
+EXTRAS = {"numpy": "tune", "optuna": "tune", "matplotlib": "tune", "plotly": "tune",
+          "pyarrow": "tune", "ray": "ray", "fastapi": "serve", "uvicorn": "serve",
+          "sqlalchemy": "hub", "alembic": "hub", "jinja2": "hub", "multipart": "hub",
+          "psycopg": "postgres"}
+
+
+def _missing_extra(exc: BaseException) -> str | None:
+    """An optional package that is not installed: the one line naming the extra."""
+    if not isinstance(exc, ImportError) or not exc.name:
+        return None
+    top = exc.name.partition(".")[0]
+    if top == "cknowledge":
+        return None
+    extra = EXTRAS.get(top)
+    hint = f"pip install 'cknowledge[{extra}]'" if extra else f"pip install {top}"
+    return f"this needs the package {top}, which is not installed: {hint}"
 
 
 def cb_main(argv: list[str] | None = None) -> int:

@@ -75,13 +75,47 @@ def render_help(result: dict[str, Any]) -> str:
         lines += ["", "ck help AUTOMATION lists its actions; ck ACTION AUTOMATION --help their inputs.",
                   "Other commands: ck serve (REST API), ck version."]
         return "\n".join(lines)
+    if result.get("action"):
+        return _render_action(result)
     lines = [f"{result['automation']}: {result.get('summary', '')}", "", "actions:"]
     for name, info in result["actions"].items():
         lines.append(f"  {name:<10}{info['summary']}")
         for inp in info["inputs"]:
-            req = " (required)" if inp["required"] else ""
-            ann = inp["type"].replace(" | None", "")
-            lines.append(f"      --{inp['name'].replace('_', '-')}: {ann}{req}")
+            lines.append("      " + _input_line(inp))
+    lines += ["", f"ck help ACTION {result['automation']} describes one action with examples."]
+    return "\n".join(lines)
+
+
+def _default_text(inp: dict[str, Any]) -> str:
+    default = inp.get("default")
+    if inp.get("required"):
+        return "required"
+    if default in (None, False, "", [], {}):
+        return ""
+    return f"default: {default}"
+
+
+def _input_line(inp: dict[str, Any]) -> str:
+    flag = "--" + inp["name"].replace("_", "-")
+    extra = _default_text(inp)
+    text = inp.get("description") or ""
+    if extra:
+        text = f"{text} ({extra})" if text else f"({extra})"
+    return f"{flag:<16} {text}".rstrip()
+
+
+def _render_action(result: dict[str, Any]) -> str:
+    auto, name = result["automation"], result["action"]
+    info = result["actions"][name]
+    lines = [f"ck {name} {auto}", ""]
+    doc = str(info.get("doc") or info.get("summary") or "")
+    lines += ["  " + line if line else "" for line in doc.splitlines()]
+    lines += ["", "inputs:"]
+    for inp in info["inputs"]:
+        lines.append("  " + _input_line(inp))
+        example = inp.get("example")
+        if example:
+            lines.append(f"  {'':<16} e.g. {example}")
     return "\n".join(lines)
 
 

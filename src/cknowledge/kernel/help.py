@@ -26,7 +26,14 @@ def describe(kernel: Kernel, topic: str | None = None) -> dict[str, Any]:
                 raise UnknownAction(f"automation {name!r} has no action {action!r}"
                                     f"{suggest(action, actions)}")
             actions = {action: actions[action]}
-        return {"automation": name, "summary": cls.summary, "actions": actions}
+        funcs = cls.actions()
+        for act, info in actions.items():
+            document_inputs(name, act, info, funcs.get(act))
+        result: dict[str, Any] = {"automation": name, "summary": cls.summary,
+                                  "actions": actions}
+        if action:
+            result["action"] = action
+        return result
     return describe_automations(kernel.home)
 
 
@@ -43,3 +50,92 @@ def describe_automations(home: str) -> dict[str, Any]:
     if warnings:
         result["warnings"] = warnings
     return result
+
+
+#: what the inputs many actions share mean, with an example (``{a}``: the automation,
+#: ``{x}``: the action)
+COMMON_INPUTS: dict[str, tuple[str, str]] = {
+    "artifact": ("the entry, [REPO:]NAME, written after the automation",
+                 "ck {x} {a}:NAME"),
+    "tags": ("select by tags: all must match, -TAG excludes", "--tags=a,b,-c"),
+    "no_tags": ("tags the entries must not have", "--no-tags=x,y"),
+    "meta": ("meta keys (dots nest)", "--meta.KEY=VALUE"),
+    "repo": ("the repo (by its registered name)", "--repo=local"),
+    "with_meta": ("include each entry's meta in the result", "--with-meta"),
+    "uid": ("the UID of the new entry (16 hex digits)", "--uid=0123456789abcdef"),
+    "target": ("the destination, [REPO:]NAME", "ck {x} {a}:OLD NEW"),
+    "new_name": ("the new name", "ck {x} {a}:OLD NEW"),
+    "version": ("a version range (PEP 440 style, also loose versions)",
+                "--version='>=1.2,<2'"),
+    "env": ("environment variables for the step", "--env.KEY=VALUE"),
+    "dry_run": ("print what would run, and run nothing", "--dry-run"),
+    "quiet": ("do not echo the commands' output", "--quiet"),
+    "python": ("the Python interpreter to use", "--python=/usr/bin/python3"),
+    "paths": ("folders to search instead of PATH", "--paths=/opt/bin,/usr/local/bin"),
+    "metric": ("only these metrics", "--metric=time_s"),
+    "timeout": ("seconds after which the steps' commands are stopped", "--timeout=600"),
+    "record": ("keep the result as an experiment entry", "--record"),
+    "name": ("the name of the new entry", "--name=NAME"),
+    "file": ("the file to read or write", "--file=PATH"),
+}
+
+
+def _clauses(doc: str) -> list[str]:
+    import re
+
+    text = " ".join(line.strip() for line in doc.splitlines())
+    return [c.strip() for c in re.split(r";\s+|\.\s+|\.$", text) if c.strip()]
+
+
+def document_inputs(automation: str, action: str, info: dict[str, Any], func: Any) -> None:
+    """Give each input of ``info`` a ``description``, an ``example`` and a readable
+    ``default`` (None when it has none), from the action's docstring and common inputs."""
+    import inspect
+    import re
+
+    doc = (inspect.getdoc(func) or "") if func is not None else ""
+    clauses = _clauses(doc)
+    if doc:
+        info["doc"] = doc
+    for inp in info["inputs"]:
+        name = inp["name"]
+        flag = "--" + name.replace("_", "-")
+        value, first = r"[^\s,;)\]]", r"[^\s,;)\]-]"  # a list value: a,b,-c
+        mention = re.compile(re.escape(flag) + r"(?![\w-])(?:[=.]" + value + r"+(?:,"
+                             + first + value + r"*)*)?")
+        description = ""
+        example = ""
+        for clause in clauses:
+            found = mention.search(clause)
+            if found:
+                if found.group(0) != flag or inp["type"].startswith("bool"):
+                    example = found.group(0).rstrip(",.")
+                # a clause that only lists options says nothing about this one
+                words = re.findall(r"(?<![-\w.=])[a-z]{2,}\b", re.sub(r"--\S+", "", clause))
+                if len(words) >= 2 and len(re.findall(r"--\w", clause)) <= 2:
+                    description = clause
+                break
+        common = COMMON_INPUTS.get(name)
+        if common:
+            description = description if description and len(description) <= 90 else common[0]
+            if not example or re.fullmatch(r"--[\w-]+=[A-Z_]+", example):
+                example = common[1].format(a=automation, x=action)
+        placeholder = bool(re.fullmatch(r"--[\w-]+=[A-Z_]+", example))
+        if not example or (placeholder and inp["type"].split("|")[0].strip() in ("int", "float")
+                           and inp.get("default") not in (None, False)):
+            example = _example(flag, inp["type"], inp.get("default"))
+        inp["description"] = description
+        inp["example"] = example
+
+
+def _example(flag: str, annotation: str, default: Any) -> str:
+    base = annotation.replace(" ", "").split("|")[0]
+    if base == "bool":
+        return flag
+    if base.startswith("list"):
+        return f"{flag}=a,b"
+    if base.startswith("dict"):
+        return f"{flag}.KEY=VALUE"
+    if base in ("int", "float"):
+        return f"{flag}={default if default not in (None, False) else 1}"
+    return f"{flag}=VALUE"

@@ -9,16 +9,65 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 
-from ..errors import CommandFailed, InvalidInput, PluginError
+from ..errors import CommandFailed, InvalidInput, MetaError, PluginError
 from .spec import ScriptSpec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from typing import Any
 
 ENV_OUT = ".ck-env-out"
+
+#: ``ck run script --timeout=S``: the monotonic time by which every step's command must end
+_DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar("ck_step_deadline", default=None)
+
+
+def parse_timeout(value: Any, where: str) -> float | None:
+    """A timeout in seconds (a positive number), or None for none; ``where`` names the source."""
+    if value is None or value is False or value == "":
+        return None
+    try:
+        seconds = float(value)
+        if isinstance(value, bool):
+            raise ValueError
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise InvalidInput(f"{where} must be a positive number of seconds, not {value!r}")
+    return seconds
+
+
+@contextmanager
+def step_deadline(timeout: float | None) -> Iterator[None]:
+    """Within the block, step commands stop when ``timeout`` seconds have passed overall."""
+    if timeout is None:
+        yield
+        return
+    token = _DEADLINE.set((time.monotonic() + timeout, timeout))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def _step_timeout(spec: ScriptSpec) -> tuple[float | None, str | None]:
+    """The seconds this step's command may run, and what set them (for the error line)."""
+    try:
+        own = parse_timeout(spec.meta.get("timeout"), f"{spec.owner}: 'timeout'")
+    except InvalidInput as exc:
+        raise MetaError(exc.message) from None
+    limit, source = own, f"timeout: {own:g} in its meta" if own else None
+    deadline = _DEADLINE.get()
+    if deadline is not None:
+        left = deadline[0] - time.monotonic()
+        if limit is None or left < limit:
+            limit, source = max(left, 0.0), f"--timeout={deadline[1]:g} for the whole run"
+    return limit, source
 
 
 class StepContext:
@@ -38,20 +87,28 @@ class StepContext:
         self.skip_run = False
 
 
-def parse_env_out(path: str) -> dict[str, str]:
+def parse_env_out(path: str, owner: str = "the step") -> dict[str, str]:
     out: dict[str, str] = {}
     try:
-        with open(path, encoding="utf-8") as fh:
-            for raw in fh:
-                line = raw.rstrip("\n")
-                if not line.strip() or line.lstrip().startswith("#"):
-                    continue
-                key, sep, value = line.partition("=")
-                if not sep or not key.strip():
-                    raise InvalidInput(f"{path}: cannot read {line!r} (write KEY=VALUE lines)")
-                out[key.strip()] = value
+        with open(path, "rb") as fb:
+            data = fb.read()
     except FileNotFoundError:
-        pass
+        return out
+    try:
+        text = data.decode("utf-8")
+        if "\x00" in text:
+            raise UnicodeDecodeError("utf-8", data, data.index(b"\x00"), data.index(b"\x00") + 1,
+                                     "a NUL byte")
+    except UnicodeDecodeError as exc:
+        raise CommandFailed(f"{owner} wrote binary data to $CK_ENV_OUT ({exc.reason} at byte "
+                            f"{exc.start}); write KEY=VALUE text lines there") from None
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"{path}: cannot read {line!r} (write KEY=VALUE lines)")
+        out[key.strip()] = value
     return out
 
 
@@ -146,8 +203,10 @@ def run_script(spec: ScriptSpec, env: dict[str, str], inputs: dict[str, Any],
             run_env = dict(ctx.env)
             run_env.update(CK_ENV_OUT=env_out, CK_SCRIPT_DIR=spec.path, CK_WORK_DIR=work_dir)
             argv = ["cmd", "/c", run_file] if run_file.endswith(".bat") else ["bash", run_file]
-            proc.run(argv, cwd=work_dir, env=run_env, on_line=on_line, what=spec.owner)
-            ctx.new_env.update(parse_env_out(env_out))
+            limit, source = _step_timeout(spec)
+            proc.run(argv, cwd=work_dir, env=run_env, on_line=on_line, what=spec.owner,
+                     timeout=limit, timeout_source=source)
+            ctx.new_env.update(parse_env_out(env_out, spec.owner))
         finally:
             os.unlink(env_out)
     elif module is None and not os.path.isfile(run_file):
