@@ -34,6 +34,23 @@ def test_nothing_installed_is_an_empty_list_with_a_message(home, tmp_path: Path)
     assert r["list"] == [] and "compiler-gcc" in r["message"]
 
 
+def test_nothing_in_the_range_is_not_found_naming_what_is_outside(home, mock_tools,
+                                                                   ck) -> None:
+    tools = mock_tools("side_by_side")
+    r = access(action="detect", automation="soft", tags="compiler,gcc", version=">=99",
+               paths=tools.paths("usr", "opt"))
+    assert r["return"] == 16
+    assert "within '>=99'" in r["error"] and "12.2.0 at" in r["error"] \
+        and "9.4.0 at" in r["error"]
+    rc, out, err = ck("detect", "soft", "--tags=compiler,gcc", "--version=>=99",
+                      f"--paths={','.join(tools.paths('usr', 'opt'))}")
+    assert rc == 16 and out == "" and "found outside it: 12.2.0" in err
+    assert len(err.strip().splitlines()) == 1
+    r = access(action="detect", automation="soft", tags="gcc", version=">=99",
+               paths=[str(home)])
+    assert r["return"] == 16 and "nothing was found outside it either" in r["error"]
+
+
 def test_no_matching_entry_is_not_found(home) -> None:
     r = access(action="detect", automation="soft", tags="no-such-tool")
     assert r["return"] == 16 and "no-such-tool" in r["error"]
@@ -105,6 +122,10 @@ def test_real_gcc_through_the_cli(ck) -> None:
     assert expected in [f["version"] for f in found]
     assert all(f["name"] == "compiler-gcc" and f["env"]["CK_CC"] == f["path"] for f in found)
     rc, out, err = ck("detect", "soft", "--tags=gcc", f"--version=>{expected}", "--json")
-    assert rc == 0 and expected not in [f["version"] for f in json.loads(out)["list"]]
+    data = json.loads(out)
+    if rc == 0:  # another, newer gcc is installed too
+        assert expected not in [f["version"] for f in data["list"]]
+    else:  # nothing in range: 16, naming what is outside it
+        assert rc == 16 and data["return"] == 16 and expected in data["error"]
     rc, out, err = ck("detect", "soft", "--tags=gcc", "--version=>=x")
     assert rc == 2 and err.startswith("ck: error:") and out == ""

@@ -62,17 +62,20 @@ class SoftAutomation(Automation):
             names = ", ".join(e["name"] for e in detectors[:5])
             within = f" within {version!r}" if version else ""
             result["message"] = f"nothing installed was found{within} by {names}"
-            if version:  # say what there is outside the range
+            if version:  # nothing in range is a failure (16) that says what there is outside it
                 outside = []
                 for entry in detectors:
                     try:
-                        outside += [f"{f.version} at {f.path}" for f in
+                        outside += [f.to_dict() for f in
                                     detect(entry, paths=paths, python=python,
                                            home=self.kernel.home)]
                     except CKError:
                         continue
-                if outside:
-                    result["message"] += "; found outside it: " + ", ".join(outside[:5])
+                where = ("; found outside it: " + ", ".join(
+                    f"{f['version']} at {f['path']}" for f in outside[:5])
+                    + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
+                    if outside else "; nothing was found outside it either")
+                raise NotFound(result["message"] + where, outside=outside)
         return result
 
 

@@ -76,10 +76,13 @@ def prepare(kernel: Kernel, entry: dict[str, Any], manifest: Manifest,
 
 def _check_python(kernel: Kernel, manifest: Manifest, label: str) -> dict[str, Any]:
     """The newest interpreter found in the manifest's Python range (detection is cached)."""
-    from ..errors import Unsatisfiable
+    from ..errors import NotFound, Unsatisfiable
 
-    found = kernel.call({"action": "detect", "automation": "soft",
-                         "tags": ["python", "interpreter"], "version": manifest.python})
+    try:
+        found = kernel.call({"action": "detect", "automation": "soft",
+                             "tags": ["python", "interpreter"], "version": manifest.python})
+    except NotFound as exc:  # none in the range: the error says what there is outside it
+        found = {"list": [], "message": exc.message}
     if not found.get("list"):
         why = found.get("message") or "nothing was found"
         raise Unsatisfiable(f"{label} needs Python {manifest.python}: {why} (install one, "
