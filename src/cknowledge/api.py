@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import _thread
 
-from .errors import CKError
+from .errors import CKError, InvalidInput
 from .home import home_dir
 
 TYPE_CHECKING = False
@@ -25,6 +25,8 @@ lock = _lock  # public: servers hold it around a policy check and the call it gu
 def kernel_for(home: str | None = None) -> Any:
     from .kernel.kernel import Kernel
 
+    if home is not None and not isinstance(home, str):
+        raise InvalidInput(f"home must be a folder path (a string), not {type(home).__name__}")
     if home and home in _kernels:
         path = home
     else:
@@ -33,6 +35,9 @@ def kernel_for(home: str | None = None) -> Any:
     with _lock:
         kernel = _kernels.get(path)
         if kernel is None or not os.path.isdir(path):
+            if os.path.lexists(path) and not os.path.isdir(path):
+                raise InvalidInput(f"the home {path} is not a folder; give a folder for "
+                                   "CK_HOME (it is created if missing)")
             if not _kernels:
                 import atexit
 
@@ -52,7 +57,7 @@ def reset() -> None:
 def access(request: dict[str, Any], home: str | None = None) -> dict[str, Any]:
     try:
         if not isinstance(request, dict):
-            raise CKError(f"a request must be a dict, not {type(request).__name__}")
+            raise InvalidInput(f"a request must be a dict, not {type(request).__name__}")
         if "home" in request:
             request = dict(request)
             home = request.pop("home", None) or home

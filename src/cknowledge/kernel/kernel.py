@@ -78,6 +78,7 @@ class Kernel:
     def call(self, request: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(request, dict):
             raise InvalidInput(f"a request must be a dict, not {type(request).__name__}")
+        check_request(request)
         action = request.get("action")
         if not isinstance(action, str) or not action:
             raise InvalidInput("the request names no action")
@@ -102,6 +103,22 @@ class Kernel:
         if self.store.warnings:
             result.setdefault("warnings", list(self.store.warnings))
         return result
+
+
+def check_request(request: dict[str, Any]) -> None:
+    """Every request (access(), CLI, REST) holds what JSON holds, bounded: string keys,
+    finite numbers, no sets, bytes, objects or cycles, no nesting deeper than
+    ``metaio.MAX_DEPTH``; InvalidInput naming the input otherwise."""
+    from ..store.metaio import _short, tree_problem
+
+    for key, value in request.items():
+        if not isinstance(key, str):
+            raise InvalidInput(f"request keys must be strings; got {_short(key)}")
+        if isinstance(value, (str, bool, int)) or value is None:
+            continue
+        problem = tree_problem(value, strict=True)
+        if problem:
+            raise InvalidInput(f"the input {key!r} {problem}")
 
 
 def _defines_class(entry: dict[str, Any]) -> bool:

@@ -17,6 +17,13 @@ if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
 
 META_FILES = ("meta.yaml", "meta.json", "_cm.yaml", "_cm.json", ".cm/meta.json")
 YAML_SUFFIXES = (".yaml", ".yml")
+#: the largest meta (or ``@input``) file read
+MAX_META_BYTES = 32 << 20
+#: the most values a meta document may hold, counted as a copy would (YAML aliases
+#: repeat what they point to: a few lines can stand for billions of values)
+MAX_NODES = 1_000_000
+#: the deepest nesting of lists and mappings in a meta document or request
+MAX_DEPTH = 200
 
 
 def _yaml() -> Any:
@@ -43,18 +50,106 @@ def parse_text(text: str, path: str) -> dict[str, Any]:
         data = {}
     if not isinstance(data, dict):
         raise MetaError(f"{path} must hold a mapping, not {type(data).__name__}", path=path)
+    if path.endswith(YAML_SUFFIXES):
+        # YAML aliases share values: bound what a copy (the index's JSON) would hold
+        problem = tree_problem(data)
+        if problem:
+            raise MetaError(f"cannot use {path}: it {problem}; refused", path=path)
     return data
 
 
-def read_meta(path: str) -> dict[str, Any]:
+def read_text(path: str, max_bytes: int | None = None) -> str:
+    """A meta or input file's text: UTF-8, at most ``max_bytes`` (``MAX_META_BYTES``);
+    MetaError otherwise."""
+    if max_bytes is None:
+        max_bytes = MAX_META_BYTES
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > max_bytes:
+                raise MetaError(f"cannot read {path}: {size} bytes is over the limit of "
+                                f"{max_bytes} for a meta file", path=path)
+            raw = fh.read(max_bytes + 1)
     except FileNotFoundError:
         raise MetaError(f"meta file {path} is missing", path=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MetaError(f"cannot read {path}: {exc}", path=path) from None
-    return parse_text(text, path)
+    except IsADirectoryError:
+        raise MetaError(f"cannot read {path}: it is a folder", path=path) from None
+    except OSError as exc:
+        raise MetaError(f"cannot read {path}: {exc.strerror or exc}", path=path) from None
+    if len(raw) > max_bytes:
+        raise MetaError(f"cannot read {path}: over the limit of {max_bytes} bytes for a "
+                        "meta file", path=path)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MetaError(f"cannot read {path}: not UTF-8 text (byte {exc.start}); is it a "
+                        "binary file?", path=path) from None
+
+
+def read_meta(path: str) -> dict[str, Any]:
+    return parse_text(read_text(path), path)
+
+
+def read_input_file(path: str) -> dict[str, Any]:
+    """An ``@FILE`` of request inputs (YAML by suffix, else JSON), read like a meta file:
+    bounded, UTF-8, one mapping; InvalidInput naming the file otherwise."""
+    if not os.path.isfile(path):
+        raise InvalidInput(f"input file {path} not found")
+    try:
+        return parse_text(read_text(path), path)
+    except MetaError as exc:
+        raise InvalidInput(exc.message.replace(f"cannot use {path}", f"input file {path}")
+                           .replace(f"{path} must hold", f"input file {path} must hold"),
+                           path=path) from None
+
+
+def tree_problem(value: Any, strict: bool = False) -> str | None:
+    """What makes ``value`` unusable as meta, or None: more than ``MAX_NODES`` values
+    (counting shared ones each time, as JSON would write them), nesting deeper than
+    ``MAX_DEPTH``, a cycle; with ``strict`` (request inputs) also keys that are not
+    strings and values JSON cannot hold (sets, bytes, objects, NaN, infinities)."""
+    import math
+
+    stack: list[tuple[Any, int, bool]] = [(value, 0, False)]
+    on_path: set[int] = set()
+    count = 0
+    while stack:
+        node, depth, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(node))
+            continue
+        count += 1
+        if count > MAX_NODES:
+            return f"holds more than {MAX_NODES} values (YAML aliases repeat what they name)"
+        if isinstance(node, (dict, list, tuple)):
+            if depth >= MAX_DEPTH:
+                return f"is nested deeper than {MAX_DEPTH} levels"
+            if id(node) in on_path:
+                return "contains itself (a circular reference)"
+            on_path.add(id(node))
+            stack.append((node, depth, True))
+            if isinstance(node, dict):
+                for key, item in node.items():
+                    if strict and not isinstance(key, str):
+                        return f"has a key that is not a string: {_short(key)}"
+                    stack.append((item, depth + 1, False))
+            else:
+                stack.extend((item, depth + 1, False) for item in node)
+        elif strict:
+            if isinstance(node, float) and not math.isfinite(node):
+                return f"holds {node!r}, which JSON cannot store; use a string or null"
+            if node is not None and not isinstance(node, (str, int, float, bool)):
+                return f"holds a {type(node).__name__} value ({_short(node)}); only " \
+                    "strings, numbers, booleans, null, lists and mappings are allowed"
+    return None
+
+
+def _short(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # a hostile __repr__
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def dump_text(data: dict[str, Any], path: str) -> str:
