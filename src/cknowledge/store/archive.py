@@ -15,6 +15,7 @@ import stat
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from typing import Any
 
 from ..errors import AlreadyExists, Ambiguous, ArchiveError, InvalidInput, NotFound, UnsafeName
@@ -46,6 +47,85 @@ class BoundedTarInfo(tarfile.TarInfo):
 
 MANIFEST = "ckarchive.json"
 
+#: bounds on what an archive may unpack to: members, and bytes in all, the larger of
+#: ``MIN_UNPACKED`` and ``MAX_RATIO`` times the archive's own size (a 3 MB zip of zeros
+#: declares gigabytes); the hub bounds uploads alike (``hub/storage.py``)
+MAX_MEMBERS = 100_000
+MIN_UNPACKED = 1 << 30
+MAX_RATIO = 16
+
+
+def unpacked_limit(archive_size: int) -> int:
+    """The most bytes an archive of ``archive_size`` bytes may unpack to."""
+    return max(MIN_UNPACKED, MAX_RATIO * archive_size)
+
+
+def member_parts(name: str, what: str = "archive member") -> tuple[str, ...]:
+    """The path components of an archive member's name, checked: relative, no ``..``,
+    no drive, no NUL (``\\`` counts as ``/``). ArchiveError naming the member otherwise."""
+    norm = name.replace("\\", "/")
+    parts = tuple(p for p in norm.split("/") if p not in ("", "."))
+    if norm.startswith("/") or (len(norm) > 1 and norm[1] == ":") or ".." in parts:
+        raise ArchiveError(f"{what} {name!r} would land outside the target; refused")
+    if "\0" in name:
+        raise ArchiveError(f"{what} {name!r} has a NUL byte; refused")
+    return parts
+
+
+class MemberCheck:
+    """The one check of an archive's members, used wherever archives are read: each
+    member's name (:func:`member_parts`), its kind (plain files and folders; links only
+    where the caller allows them and checks their targets), how many there are and how
+    many bytes they unpack to. Call :meth:`member` for each member before writing
+    anything, and :meth:`copy` to write a member's data (counted again as written)."""
+
+    def __init__(self, label: str, max_unpacked: int, max_members: int = MAX_MEMBERS,
+                 links: bool = False) -> None:
+        self.label, self.max_unpacked, self.max_members = label, max_unpacked, max_members
+        self.links = links
+        self.members = 0
+        self.declared = 0
+        self.written = 0
+
+    def member(self, name: str, kind: str, size: int = 0) -> tuple[str, ...]:
+        """``kind``: "file", "dir", "symlink", "hardlink" or anything else (refused)."""
+        self.members += 1
+        if self.members > self.max_members:
+            raise ArchiveError(f"{self.label} has more than {self.max_members} members; "
+                               "refused")
+        if kind not in ("file", "dir") and not (self.links and kind in ("symlink", "hardlink")):
+            what = "a link" if kind in ("symlink", "hardlink") else "a device or special file"
+            raise ArchiveError(f"{self.label}: member {name!r} is {what}; refused")
+        parts = member_parts(name, f"{self.label}: member")
+        self.declared += max(size, 0) if kind == "file" else 0
+        if self.declared > self.max_unpacked:
+            raise ArchiveError(f"{self.label} unpacks to more than {self.max_unpacked} bytes; "
+                               "refused (is it an archive bomb?)")
+        return parts
+
+    def copy(self, src: Any, dst: Any) -> None:
+        """Copy a member's data, counting the bytes actually written."""
+        while chunk := src.read(1 << 20):
+            self.written += len(chunk)
+            if self.written > self.max_unpacked:
+                raise ArchiveError(f"{self.label} unpacks to more than {self.max_unpacked} "
+                                   "bytes; refused (is it an archive bomb?)")
+            dst.write(chunk)
+
+
+def read_error(file: str, exc: BaseException) -> ArchiveError:
+    """One line for an archive that cannot be read."""
+    try:
+        if os.path.getsize(file) == 0:
+            return ArchiveError(f"cannot read archive {file}: the file is empty")
+    except OSError:
+        pass
+    text = str(exc).strip()
+    if isinstance(exc, tarfile.ReadError) and "could not be opened" in text:
+        text = "not a readable tar, tar.gz, tar.bz2 or tar.xz file"
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return ArchiveError(f"cannot read archive {file}: {first.rstrip(':')}")
+
 
 def _kind(path: str) -> str:
     if path.endswith(".zip"):
@@ -60,7 +140,13 @@ def export_entries(entries: list[dict[str, Any]], file: str) -> dict[str, Any]:
     if not entries:
         raise NotFound("nothing to export: no entry matched")
     seen: dict[tuple[str, str], str] = {}
+    from .entrydir import escapes
+
     for e in entries:
+        real = escapes(os.path.dirname(os.path.dirname(e["path"])), e["path"])
+        if real is not None:
+            raise ArchiveError(f"{e['automation']} entry {e['repo']}:{e['name']} is a link to "
+                               f"{real}, outside its repo; not exported")
         key = (e["automation"], e["name"])
         if key in seen:
             raise Ambiguous(f"{e['automation']} entries named {e['name']!r} exist in repos "
@@ -112,14 +198,13 @@ def _walk(entry: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def _check_member(name: str, is_file: bool, is_dir: bool) -> tuple[str, ...] | None:
+def _check_member(check: MemberCheck, name: str, kind: str,
+                  size: int) -> tuple[str, ...] | None:
     if name == MANIFEST:
+        check.member(name, kind, size)
         return None
-    if not (is_file or is_dir):
-        raise ArchiveError(f"archive member {name!r} is a link or special file; refused")
-    parts = tuple(p for p in name.replace("\\", "/").split("/") if p not in ("", "."))
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
-        raise ArchiveError(f"archive member {name!r} would land outside the target; refused")
+    parts = check.member(name, kind, size)
+    is_file = kind == "file"
     if len(parts) < 3 and is_file:
         raise ArchiveError(f"archive member {name!r} is not inside an entry folder "
                            "(AUTOMATION/NAME/...)")
@@ -131,39 +216,65 @@ def _check_member(name: str, is_file: bool, is_dir: bool) -> tuple[str, ...] | N
     return parts
 
 
-def _members(file: str) -> list[tuple[tuple[str, ...], Any, bool]]:
+def zip_kind(info: zipfile.ZipInfo) -> str:
+    """"file", "dir", "symlink" or "special" for a zip member (by its Unix mode bits)."""
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if info.is_dir():
+        return "dir"
+    if stat.S_IFMT(mode) and not stat.S_ISREG(mode):
+        return "special"
+    return "file"
+
+
+def tar_kind(member: tarfile.TarInfo) -> str:
+    """"file", "dir", "symlink", "hardlink" or "special" for a tar member."""
+    if member.isfile():
+        return "file"
+    if member.isdir():
+        return "dir"
+    if member.issym():
+        return "symlink"
+    return "hardlink" if member.islnk() else "special"
+
+
+def _members(file: str, check: MemberCheck | None = None
+             ) -> list[tuple[tuple[str, ...], Any, bool]]:
     kind = _kind(file)
     if not os.path.isfile(file):
         raise NotFound(f"archive {file} not found")
+    if check is None:
+        check = MemberCheck(f"archive {file}", unpacked_limit(os.path.getsize(file)))
     out: list[tuple[tuple[str, ...], Any, bool]] = []
     try:
         if kind == "zip":
             with zipfile.ZipFile(file) as zf:
                 for info in zf.infolist():
-                    mode = info.external_attr >> 16
-                    is_link = stat.S_ISLNK(mode)
-                    parts = _check_member(info.filename, not info.is_dir() and not is_link,
-                                          info.is_dir())
+                    parts = _check_member(check, info.filename, zip_kind(info), info.file_size)
                     if parts:
                         out.append((parts, info, info.is_dir()))
         else:
             with tarfile.open(file, tarinfo=BoundedTarInfo) as tf:
-                for member in tf.getmembers():
-                    parts = _check_member(member.name, member.isfile(), member.isdir())
+                for member in tf:
+                    parts = _check_member(check, member.name, tar_kind(member), member.size)
                     if parts:
                         out.append((parts, member, member.isdir()))
-    except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as exc:
-        raise ArchiveError(f"cannot read archive {file}: {exc}") from None
+    except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, ValueError) as exc:
+        raise read_error(file, exc) from None
     return out
 
 
 def import_archive(store: Any, file: str, repo: str | None = None,
                    overwrite: bool = False) -> list[dict[str, Any]]:
-    members = _members(file)  # every member is checked before anything is written
+    size = os.path.getsize(file) if os.path.isfile(file) else 0
+    check = MemberCheck(f"archive {file}", unpacked_limit(size))
+    members = _members(file, check)  # every member is checked before anything is written
     target = store._writable(repo)
     entries = sorted({parts[:2] for parts, _, _ in members if len(parts) >= 2})
     if not entries:
-        raise ArchiveError(f"archive {file} holds no entries")
+        raise ArchiveError(f"archive {file} holds no entries (AUTOMATION/NAME/ folders); "
+                           "nothing was imported")
     for auto, name in entries:
         dst = os.path.join(target.path, auto, name)
         if os.path.lexists(dst) and not overwrite:
@@ -171,9 +282,18 @@ def import_archive(store: Any, file: str, repo: str | None = None,
                                 "(--overwrite replaces it)")
     stage = tempfile.mkdtemp(prefix=".tmp-import-", dir=target.path)
     try:
-        _extract(file, members, stage)
+        try:
+            _extract(file, members, stage, check)
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError, ValueError, zlib.error) as exc:
+            raise read_error(file, exc) from None
         for auto, name in entries:
-            uid = read_entry(stage, target.uid, auto, name).uid
+            staged = read_entry(stage, target.uid, auto, name)
+            if staged.error is not None or staged.meta_file is None:
+                why = (staged.error or "it has no meta file (meta.yaml, meta.json, _cm.yaml, "
+                       "...)").replace(stage + os.sep, "")
+                raise ArchiveError(f"cannot import {auto} entry {name!r} from {file}: {why}; "
+                                   "nothing was imported")
+            uid = staged.uid
             for other in store.find(None, ArtifactRef(None, uid)):
                 same_place = (other["repo"], other["automation"], other["name"]) == \
                     (target.name, auto, name)
@@ -187,9 +307,9 @@ def import_archive(store: Any, file: str, repo: str | None = None,
             os.makedirs(folder, exist_ok=True)
             dst = os.path.join(folder, name)
             if os.path.lexists(dst):
-                from .store import _delete_dir
+                from .entrydir import delete_dir
 
-                _delete_dir(dst)
+                delete_dir(dst)
             os.rename(os.path.join(stage, auto, name), dst)
             parsed: Parsed = read_entry(target.path, target.uid, auto, name)
             done.append({"automation": auto, "name": name, "uid": parsed.uid,
@@ -200,7 +320,8 @@ def import_archive(store: Any, file: str, repo: str | None = None,
     return done
 
 
-def _extract(file: str, members: list[tuple[tuple[str, ...], Any, bool]], stage: str) -> None:
+def _extract(file: str, members: list[tuple[tuple[str, ...], Any, bool]], stage: str,
+             check: MemberCheck) -> None:
     if file.endswith(".zip"):
         with zipfile.ZipFile(file) as zf:
             for parts, info, is_dir in members:
@@ -210,7 +331,7 @@ def _extract(file: str, members: list[tuple[tuple[str, ...], Any, bool]], stage:
                     continue
                 os.makedirs(os.path.dirname(dst), exist_ok=True)
                 with zf.open(info) as src, open(dst, "wb") as out:
-                    shutil.copyfileobj(src, out)
+                    check.copy(src, out)
     else:
         with tarfile.open(file, tarinfo=BoundedTarInfo) as tf:
             for parts, member, is_dir in members:
@@ -223,4 +344,4 @@ def _extract(file: str, members: list[tuple[tuple[str, ...], Any, bool]], stage:
                 if data is None:
                     continue
                 with data, open(dst, "wb") as out:
-                    shutil.copyfileobj(data, out)
+                    check.copy(data, out)

@@ -13,9 +13,12 @@ import os
 from ..errors import (AlreadyExists, Ambiguous, CKError, InvalidInput, Locked, NotFound,
                       ReadOnly)
 from .cid import ArtifactRef, check_name, is_pattern, is_uid, new_uid
+from .entrydir import delete_dir as _delete_dir
+from .entrydir import read_checked, read_fresh
+from .entrydir import rename_dir as _rename_dir
 from .index import Index, Parsed, stat_sig
-from .legacy import normalize_tags, read_entry
-from .metaio import dump_text, merge, write_meta
+from .legacy import normalize_tags
+from .metaio import dump_text, merge, read_text, tree_problem
 from .repos import Repo, RepoRegistry
 
 TYPE_CHECKING = False
@@ -112,7 +115,7 @@ class Store:
 
         def reader(repo: str, auto: str, name: str) -> Parsed:
             r = by_name[repo]
-            return read_entry(r.path, r.uid, auto, name)
+            return read_checked(r.path, r.name, r.uid, auto, name)
 
         pairs = [(r.name, r.path) for r in repos]
         self.flush()
@@ -282,6 +285,7 @@ class Store:
             raise InvalidInput(f"cannot add {ref.name!r}: wildcards are for finding, not naming")
         if uid is not None and not is_uid(uid):
             raise InvalidInput(f"the uid {uid!r} is not 16 lowercase hex digits")
+        _check_meta(meta)
         explicit_uid = uid is not None
         uid = uid or new_uid()
         name = check_name(ref.name or uid)
@@ -326,38 +330,71 @@ class Store:
 
     def update(self, automation: str, ref: ArtifactRef, meta: dict[str, Any] | None = None,
                tags: list[str] | None = None, replace: bool = False) -> dict[str, Any]:
+        _check_meta(meta)
         entry = self.load(automation, ref)
         repo = self._writable(entry["repo"])
-        with self._lock(repo, automation, entry["name"]):
-            entry = self.load(automation, ArtifactRef(repo.name, entry["name"]))
-            old = entry["meta"]
+        name = entry["name"]
+        with self._lock(repo, automation, name):
+            # the meta as it is now, from the file: the index may be older than the last
+            # writer's change, and merging into that would lose it
+            path, text, old = read_fresh(entry["path"], f"{automation} entry {repo.name}:{name}")
             new = dict(meta or {}) if replace else merge(old, meta or {})
             for key in ("uid", "alias", "automation"):
                 if key in old:
                     new[key] = old[key]
-            new["tags"] = normalize_tags(tags if tags is not None else new.get("tags"))
-            write_meta(os.path.join(entry["path"], entry["meta_file"]), new)
-            self._index_put(repo, automation, entry["name"], entry["meta_file"], new, entry["uid"])
-        entry.update(meta=new, tags=new["tags"])
+            new_tags = normalize_tags(tags if tags is not None else new.get("tags"))
+            if "tags" in new and new_tags == normalize_tags(old.get("tags")) \
+                    and "tags" in old:
+                new["tags"] = old["tags"]  # the same tags, written as they were
+            elif new_tags or "tags" in new or "tags" in old:
+                new["tags"] = new_tags
+            from .metaedit import rewrite_meta
+
+            rewrite_meta(path, text, old, new)
+            meta_file = os.path.relpath(path, entry["path"])
+            self._index_put(repo, automation, name, meta_file, new, entry["uid"])
+        entry.update(meta=new, tags=normalize_tags(new.get("tags")), meta_file=meta_file)
         return entry
 
     def remove(self, automation: str, ref: ArtifactRef, force: bool = False) -> list[dict[str, Any]]:
         if ref.name is None and not force:
             raise InvalidInput(f"name the {automation} entries to remove, or pass --force to "
                                "remove all of them")
-        found = self.find(automation, ref)
+        found = self.find(automation, ref) or self._unusable(automation, ref)
         if not found:
             raise NotFound(f"{automation} entry {ref} not found")
         if len(found) > 1 and not force:
             raise InvalidInput(f"{ref} matches {len(found)} {automation} entries; pass --force "
                                "to remove them all")
+        removed = []
         for entry in found:
             repo = self._writable(entry["repo"])
             with self._lock(repo, automation, entry["name"]):
-                _delete_dir(entry["path"])
+                try:
+                    _delete_dir(entry["path"])
+                    removed.append(entry)
+                except NotFound:
+                    pass  # removed (or renamed) by another process meanwhile
                 with self.index.write():
                     self.index.drop(repo.name, automation, entry["name"])
-        return found
+        if not removed:
+            raise NotFound(f"{automation} entry {ref} not found (removed or renamed meanwhile)")
+        return removed
+
+    def _unusable(self, automation: str, ref: ArtifactRef) -> list[dict[str, Any]]:
+        """Entry folders that ``find`` leaves out (no meta file, a meta file that cannot be
+        parsed, a link out of the repo) but ``load`` reports by name: ``rm`` removes them."""
+        if ref.name is None or ref.uid is not None:
+            return []
+        repos = self.scope(ref.repo)
+        paths = {r.name: r.path for r in repos}
+        rows = self.index.db.execute(
+            "SELECT repo, name FROM entries WHERE automation=? AND name GLOB ? AND "
+            f"(error IS NOT NULL OR meta_file IS NULL) AND repo IN ({','.join('?' * len(repos))})",
+            [automation, ref.name, *paths]).fetchall()
+        return [{"automation": automation, "name": name, "uid": "", "repo": repo,
+                 "path": os.path.join(paths[repo], automation, name), "tags": []}
+                for repo, name in rows if os.path.lexists(os.path.join(paths[repo], automation, name))]
 
     def copy(self, automation: str, ref: ArtifactRef, target: ArtifactRef,
              move: bool = False) -> dict[str, Any]:
@@ -372,22 +409,37 @@ class Store:
         dst = os.path.join(dst_folder, name)
         if os.path.lexists(dst):
             raise AlreadyExists(f"{automation} entry {dst_repo.name}:{name} exists already")
-        meta = dict(entry["meta"])
-        meta["alias"] = name
-        if not move:
-            meta["uid"] = new_uid()
-        meta_file = entry["meta_file"]
         os.makedirs(dst_folder, exist_ok=True)
+        from .metaedit import rewrite_meta
+
         with self._lock(src_repo, automation, entry["name"]):
+            # the entry as it is now (another process may have changed, moved or removed
+            # it since the index was read)
+            path, text, old = read_fresh(entry["path"], f"{automation} entry "
+                                                        f"{src_repo.name}:{entry['name']}")
+            meta_file = os.path.relpath(path, entry["path"])
+            meta = dict(old)
+            meta["alias"] = name
+            if not move:
+                meta["uid"] = new_uid()
+            elif not (isinstance(meta.get("uid"), str) and is_uid(meta["uid"])):
+                meta["uid"] = entry["uid"]
             if move and src_repo.name == dst_repo.name:
-                write_meta(os.path.join(entry["path"], meta_file), meta)
-                _rename_dir(entry["path"], dst, f"{automation} entry {dst_repo.name}:{name}")
+                rewrite_meta(path, text, old, meta)
+                try:
+                    _rename_dir(entry["path"], dst, f"{automation} entry {dst_repo.name}:{name}")
+                except BaseException:
+                    try:  # put the alias back
+                        rewrite_meta(path, read_text(path), meta, old)
+                    except (CKError, OSError):
+                        pass
+                    raise
             else:
                 tmp = os.path.join(dst_folder, f".tmp-{new_uid()}")
                 os.mkdir(tmp)
                 try:
                     _shutil().copytree(entry["path"], tmp, symlinks=True, dirs_exist_ok=True)
-                    write_meta(os.path.join(tmp, meta_file), meta)
+                    rewrite_meta(os.path.join(tmp, meta_file), text, old, meta)
                     _rename_dir(tmp, dst, f"{automation} entry {dst_repo.name}:{name}")
                 except BaseException:
                     _shutil().rmtree(tmp, ignore_errors=True)
@@ -404,21 +456,15 @@ class Store:
                 "meta": meta, "source": {k: entry[k] for k in ("repo", "name", "uid", "path")}}
 
 
-def _rename_dir(src: str, dst: str, what: str) -> None:
-    try:
-        os.rename(src, dst)
-    except OSError as exc:
-        if os.path.lexists(dst):
-            raise AlreadyExists(f"{what} exists already") from None
-        raise InvalidInput(f"cannot create {what}: {exc.strerror}") from None
-
-
-def _delete_dir(path: str) -> None:
-    """Make the folder vanish at once (rename aside), then delete it."""
-    parent, name = os.path.split(path)
-    trash = os.path.join(parent, f".tmp-rm-{name}-{new_uid()}")
-    os.rename(path, trash)
-    _shutil().rmtree(trash, ignore_errors=True)
+def _check_meta(meta: Any) -> None:
+    """Meta to store must be what JSON holds: finite numbers, string keys, bounded."""
+    if meta is None:
+        return
+    if not isinstance(meta, dict):
+        raise InvalidInput(f"the meta must be a mapping, not {type(meta).__name__}")
+    problem = tree_problem(meta, strict=True)
+    if problem:
+        raise InvalidInput(f"the meta {problem}")
 
 
 def _leaves(tree: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
