@@ -38,14 +38,20 @@ class ExperimentAutomation(Automation):
 
     @action(writes=False)
     def show(self, artifact: str | None = None, repo: str | None = None,
-             metric: list[str] | None = None) -> dict[str, Any]:
-        """An experiment's metadata and statistics per metric (--metric=a,b: only those).
+             metric: list[str] | None = None, tags: list[str] | None = None
+             ) -> dict[str, Any]:
+        """An experiment's metadata and statistics per metric (--metric=a,b: only those);
+        --tags=a,b shows every experiment with those tags, oldest first.
 
         The table has n, mean, median, std, 95% CI, CV, noisy and outliers per metric."""
+        if tags is not None or (artifact and any(c in artifact for c in "*?")):
+            return self._show_many(artifact, repo, metric, tags)
+        return self._show_one(self._entry(artifact, repo), metric)
+
+    def _show_one(self, entry: dict[str, Any], metric: list[str] | None) -> dict[str, Any]:
         from ..experiments.analysis import select
         from ..experiments.record import render
 
-        entry = self._entry(artifact, repo)
         metrics = self._metrics(entry)
         names = select(metrics, None, metric)
         meta = dict(entry["meta"])
@@ -53,6 +59,42 @@ class ExperimentAutomation(Automation):
         return {"name": entry["name"], "repo": entry["repo"], "uid": entry["uid"],
                 "path": entry["path"], "meta": meta,
                 "text": render(meta, f"experiment:{entry['repo']}:{entry['name']}")}
+
+    def _show_many(self, artifact: str | None, repo: str | None, metric: list[str] | None,
+                   tags: list[str] | None) -> dict[str, Any]:
+        from ..errors import NotFound
+
+        include, exclude = split_tags(tags)
+        if artifact and artifact.startswith("experiment:"):
+            artifact = artifact[len("experiment:"):]
+        ref = _with_repo(parse_artifact(artifact), repo)
+        found = self.store.find(self.name, ref, include, exclude, with_meta=True)
+        what = " and ".join(([f"the name {artifact!r}"] if artifact else [])
+                            + ([f"the tags {','.join(tags or [])}"] if tags else []))
+        if not found:
+            raise NotFound(f"no experiment has {what}; 'ck find experiment' lists them")
+        def created(entry: dict[str, Any]) -> str:
+            return str((entry.get("meta") or {}).get("created") or "")
+
+        found.sort(key=lambda e: (not created(e), created(e), e["name"]))  # undated last
+        shown = []
+        texts = []
+        for entry in found:
+            entry.pop("meta_file", None)
+            if not isinstance((entry.get("meta") or {}).get("metrics"), dict):
+                texts.append(f"experiment:{entry['repo']}:{entry['name']}: no metrics "
+                             f"(a {(entry.get('meta') or {}).get('kind') or 'non-benchmark'} "
+                             "entry)")
+                shown.append({"name": entry["name"], "repo": entry["repo"],
+                              "uid": entry["uid"], "path": entry["path"],
+                              "meta": entry.get("meta")})
+                continue
+            one = self._show_one(entry, metric)
+            texts.append(one.pop("text"))
+            shown.append(one)
+        return {"list": shown, "count": len(shown),
+                "text": f"{len(shown)} experiment{'s' if len(shown) != 1 else ''} with {what}"
+                        "\n\n" + "\n\n".join(texts)}
 
     @action(writes=False)
     def compare(self, artifact: str | None = None, target: str | None = None,
