@@ -23,7 +23,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
     from typing import Any
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 RACY_NS = 20_000_000  # 20 ms: above the timestamp tick of common file systems
 
 SCHEMA = """
@@ -31,11 +31,12 @@ CREATE TABLE IF NOT EXISTS entries (
     id INTEGER PRIMARY KEY,
     repo TEXT NOT NULL, automation TEXT NOT NULL, name TEXT NOT NULL,
     uid TEXT NOT NULL, meta_file TEXT, sig INTEGER NOT NULL,
-    tags TEXT NOT NULL, meta TEXT, error TEXT,
+    tags TEXT NOT NULL, meta TEXT, error TEXT, alias TEXT,
     UNIQUE (repo, automation, name)
 );
 CREATE INDEX IF NOT EXISTS entries_uid ON entries(uid);
 CREATE INDEX IF NOT EXISTS entries_name ON entries(name);
+CREATE INDEX IF NOT EXISTS entries_alias ON entries(alias) WHERE alias IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entries_broken ON entries(repo) WHERE error IS NOT NULL;
 CREATE TABLE IF NOT EXISTS tags (
     tag TEXT NOT NULL, entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
@@ -153,12 +154,15 @@ class Index:
         db = self.db
         db.execute("DELETE FROM entries WHERE repo=? AND automation=? AND name=?",
                    (repo, automation, name))
+        alias = parsed.meta.get("alias") if parsed.meta is not None else None
+        # only an alias that differs from the folder name needs a row of its own
+        alias = alias if isinstance(alias, str) and alias and alias != name else None
         cur = db.execute(
-            "INSERT INTO entries (repo, automation, name, uid, meta_file, sig, tags, meta, error)"
-            " VALUES (?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO entries (repo, automation, name, uid, meta_file, sig, tags, meta, error,"
+            " alias) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (repo, automation, name, parsed.uid, parsed.meta_file, sig,
              ",".join(parsed.tags), None if parsed.meta is None else _encode(parsed.meta),
-             parsed.error),
+             parsed.error, alias),
         )
         entry_id = cur.lastrowid
         if parsed.tags:
@@ -194,7 +198,8 @@ class Index:
             known = dict(self.db.execute(
                 "SELECT automation, sig FROM folders WHERE repo=?", (repo,)).fetchall())
             watched_root = watcher is not None and repo in watcher.roots
-            if watcher is not None and not watched_root:
+            if watcher is not None and not watched_root and os.path.isdir(root):
+                # (a root that does not exist yet is checked by stat until it does)
                 watcher.watch(root, (repo,))
                 watcher.roots.add(repo)
             if not watched_root or (repo,) in dirty:
@@ -311,17 +316,26 @@ class Index:
               uid: str | None, tags: Sequence[str], no_tags: Sequence[str]) -> list[tuple[Any, ...]]:
         """Entries by repo, automation, name pattern or UID, tags (AND) and excluded tags.
 
+        A name matches an entry's folder name or its meta ``alias``; where some entries
+        match by folder name, those that match only by alias are left out. Entries that
+        share a UID (copied folders) count once in a UID query: the one in the first repo
+        of ``repos``, then the first folder name. Tags that begin with ``_`` (CM's and
+        MLC's variations) select nothing and are ignored, as CM and MLC do.
+
         The query is driven by its most selective part: the UID/name indexes, else the
         tag index (joined tag by tag), else the (repo, automation) index. A unary ``+``
         keeps SQLite from using the (repo, automation) index where another one is better."""
-        cols = "e.repo, e.automation, e.name, e.uid, e.meta_file, e.tags, e.meta"
+        tags = [t for t in tags if not t.startswith("_")]
+        no_tags = [t for t in no_tags if not t.startswith("_")]
+        cols = "e.repo, e.automation, e.name, e.uid, e.meta_file, e.tags, e.meta, e.alias"
         where = ["e.error IS NULL", "e.meta_file IS NOT NULL"]
         args: list[Any] = []
         source = "entries e"
-        plus = "+" if uid is not None or tags else ""
+        exact = name is not None and not any(c in name for c in "*?[")
+        plus = "+" if uid is not None or tags or exact else ""
         if uid is not None:
-            where.append("(e.uid=? OR e.name=?)")
-            args.extend([uid, uid])
+            where.append("(e.uid=? OR e.name=? OR e.alias=?)")
+            args.extend([uid, uid, uid])
         elif tags:
             tags = sorted(tags, key=self._tag_weight)  # the rarest tag drives the join
             joins = "".join(f" JOIN tags t{i} ON t{i}.entry_id=t0.entry_id AND t{i}.tag=?"
@@ -338,16 +352,31 @@ class Index:
         if automation is not None:
             where.append(f"{plus}e.automation=?")
             args.append(automation)
-        if uid is None and name is not None:
-            where.append("e.name GLOB ?")
-            args.append(name)
         if no_tags:
             where.append(f"e.id NOT IN (SELECT entry_id FROM tags WHERE tag IN "
                          f"({','.join('?' * len(no_tags))}))")
             args.extend(no_tags)
         sql = f"SELECT {cols} FROM {source} WHERE {' AND '.join(where)}"
-        return self.db.execute(sql, args).fetchall()
-
+        if uid is not None or name is None:
+            rows = self.db.execute(sql, args).fetchall()
+        elif exact:  # an equality: the name and the alias indexes answer it together
+            rows = self.db.execute(sql + " AND (e.name=? OR e.alias=?)", [*args, name, name]).fetchall()
+        else:  # a pattern: by name as before, then the (few) entries with an alias of their own
+            rows = self.db.execute(sql + " AND e.name GLOB ?", [*args, name]).fetchall()
+            ids = [r[0] for r in self.db.execute(
+                "SELECT id FROM entries INDEXED BY entries_alias WHERE alias IS NOT NULL"
+                " AND alias GLOB ?", (name,))]
+            if ids:
+                more = (f" AND e.id IN ({','.join('?' * len(ids))})", ids) if len(ids) <= 500 \
+                    else (" AND e.alias GLOB ?", [name])
+                seen = {(r[0], r[1], r[2]) for r in rows}
+                rows.extend(r for r in self.db.execute(sql + more[0], [*args, *more[1]])
+                            if (r[0], r[1], r[2]) not in seen)
+        if uid is not None and len(rows) > 1:
+            rows = _one_per_uid(rows, repos)
+        elif exact and name is not None and len(rows) > 1 and any(r[7] is not None for r in rows):
+            rows = _by_name_first(rows, name)
+        return [r[:7] for r in rows]
 
     def broken(self, automation: str, name: str) -> list[str]:
         """The parse errors of entries with this name whose meta is broken."""
@@ -360,6 +389,26 @@ class Index:
         row = self.db.execute("SELECT count(*) FROM (SELECT 1 FROM tags WHERE tag=? LIMIT 5000)",
                               (tag,)).fetchone()
         return int(row[0])
+
+
+def _one_per_uid(rows: list[tuple[Any, ...]], repos: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Of entries that share a UID (per automation): the one in the first repo of the
+    scope, then the one with the first folder name (code point order)."""
+    order = {r: i for i, r in enumerate(repos)}
+    kept: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for row in rows:
+        key = (row[1], row[3])
+        best = kept.get(key)
+        if best is None or (order.get(row[0], 0), row[2]) < (order.get(best[0], 0), best[2]):
+            kept[key] = row
+    return [row for row in rows if kept[(row[1], row[3])] is row]
+
+
+def _by_name_first(rows: list[tuple[Any, ...]], name: str) -> list[tuple[Any, ...]]:
+    """Where some rows are named ``name`` by their folder, leave out those that match only
+    by alias (per automation): an alias never shadows a folder of that name."""
+    with_folder = {r[1] for r in rows if r[2] == name}
+    return [r for r in rows if r[2] == name or r[1] not in with_folder]
 
 
 class _Tx:
