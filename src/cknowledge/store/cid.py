@@ -3,6 +3,10 @@
 A CID on the command line is ``AUTOMATION[:[REPO:]NAME]``. Inside a request the
 automation is its own key and ``artifact`` is ``[REPO:]NAME``. ``NAME`` may be an
 alias, a 16-hex UID, or a pattern with ``*`` and ``?``.
+
+As in CM and MLC, ``NAME`` and ``REPO`` may also be written ``ALIAS,UID`` (or
+``UID,ALIAS``), e.g. ``script:get-python3,d0b5dd74373f4fce``: the UID decides, the
+alias is only kept for messages.
 """
 
 from __future__ import annotations
@@ -46,12 +50,15 @@ def check_name(name: str, what: str = "name") -> str:
     return name
 
 
-class ArtifactRef(namedtuple("ArtifactRef", "repo name", defaults=(None, None))):
-    """A reference to entries: optional repo, name or UID or pattern (None = all)."""
+class ArtifactRef(namedtuple("ArtifactRef", "repo name alias", defaults=(None, None, None))):
+    """A reference to entries: optional repo, name or UID or pattern (None = all).
+
+    ``alias``: the alias written beside a UID (``ALIAS,UID``), for messages only."""
 
     __slots__ = ()
     repo: str | None
     name: str | None
+    alias: str | None
 
     @property
     def is_pattern(self) -> bool:
@@ -63,11 +70,31 @@ class ArtifactRef(namedtuple("ArtifactRef", "repo name", defaults=(None, None)))
 
     def __str__(self) -> str:
         text = self.name or "*"
+        if self.alias:
+            text = f"{self.alias},{text}"
         return f"{self.repo}:{text}" if self.repo else text
 
 
+def split_alias_uid(text: str) -> tuple[str, str | None]:
+    """``ALIAS,UID`` or ``UID,ALIAS`` → (UID, ALIAS); a plain name → (name, None).
+
+    The UID is what is looked up (CM matches by UID first, whatever the alias says)."""
+    if "," not in text:
+        return text, None
+    parts = text.split(",")
+    if len(parts) != 2 or not parts[0] or not parts[1]:
+        raise InvalidInput(f"{text!r} is not NAME or ALIAS,UID")
+    first, second = parts
+    if is_uid(second):
+        return second, first
+    if is_uid(first):
+        return first, second
+    raise InvalidInput(f"{text!r} is not ALIAS,UID: neither part is a 16-hex UID"
+                       " (a ',' in an artifact separates an alias from its UID)")
+
+
 def parse_artifact(text: str | None) -> ArtifactRef:
-    """Parse ``[REPO:]NAME`` (NAME may be a pattern)."""
+    """Parse ``[REPO:]NAME`` (NAME may be a pattern); REPO and NAME may be ``ALIAS,UID``."""
     if text is None or text == "":
         return ArtifactRef()
     if not isinstance(text, str):
@@ -79,13 +106,20 @@ def parse_artifact(text: str | None) -> ArtifactRef:
         repo, name = parts[0] or None, parts[1]
     else:
         raise InvalidInput(f"the artifact {text!r} has too many ':' (use [REPO:]NAME)")
+    alias = None
+    if repo is not None:
+        repo = split_alias_uid(repo)[0]  # the registry knows repos by name and by UID
+    if name:
+        name, alias = split_alias_uid(name)
     if repo is not None and not is_pattern(repo):
         check_name(repo, "repo name")
     if name and not is_pattern(name):
         check_name(name)
     elif name and ("/" in name or "\\" in name or ".." in name):
         raise UnsafeName(f"the pattern {name!r} may not contain '/', '\\' or '..'")
-    return ArtifactRef(repo=repo, name=name or None)
+    if alias is not None:
+        check_name(alias, "alias")
+    return ArtifactRef(repo=repo, name=name or None, alias=alias)
 
 
 def parse_cid(text: str) -> tuple[str, str | None]:
@@ -94,3 +128,19 @@ def parse_cid(text: str) -> tuple[str, str | None]:
     if not automation:
         raise InvalidInput(f"the CID {text!r} names no automation (use AUTOMATION[:[REPO:]NAME])")
     return automation, (artifact if sep else None)
+
+
+def split_variations(text: str) -> tuple[str, list[str]]:
+    """``NAME[,UID][,_var1,_var2]`` → (``NAME[,UID]``, ['var1', 'var2']).
+
+    CM and MLC write a script's variations after its name; the parts beginning with
+    ``_`` (after the first, which is always the name) are variations, the rest is the
+    artifact (for :func:`parse_artifact`)."""
+    first, *rest = text.split(",")
+    head, variations = [first], []
+    for part in rest:
+        if part.startswith("_") and len(part) > 1:
+            variations.append(part[1:])
+        elif part:
+            head.append(part)
+    return ",".join(head), variations
