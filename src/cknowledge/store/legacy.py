@@ -7,6 +7,8 @@
   ``backup_data_uid``, and ``MODULE/.cm/alias-a-NAME`` files holding the UID.
 
 Entries without any UID get a stable one derived from their repo, automation and name.
+A CK entry's ``.cm/info.json`` and ``.cm/desc.json`` are not meta: :func:`entry_extras`
+reads them for ``load`` (as ``info`` and ``desc``, as CK shows them).
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ def read_entry(root: str, repo_uid: str, automation: str, name: str) -> Parsed:
     except MetaError as exc:
         return Parsed(uid="", meta_file=rel, tags=[], meta=None, error=exc.message)
     uid = meta.get("uid")
+    if isinstance(uid, int) and not isinstance(uid, bool):
+        uid = str(uid)  # YAML reads an unquoted all-digit UID as a number
     if not (isinstance(uid, str) and is_uid(uid)):
         uid = (_ck_uid(root, automation, name) if rel.startswith(".cm") else None) \
             or derived_uid(repo_uid, automation, name)
@@ -87,3 +91,27 @@ def read_entry(root: str, repo_uid: str, automation: str, name: str) -> Parsed:
     except Exception:  # pragma: no cover - normalize_tags accepts anything
         tags = []
     return Parsed(uid=uid, meta_file=rel, tags=tags, meta=meta)
+
+
+CK_EXTRAS = (("info", "info.json"), ("desc", "desc.json"))
+
+
+def entry_extras(path: str, meta_file: str | None) -> dict[str, Any]:
+    """What a CK 1.x/2.x entry keeps beside its meta: ``{"info": .cm/info.json (data_name,
+    control, backup_data_uid...), "desc": .cm/desc.json}``, each only where the file
+    holds a JSON object; {} for other layouts.
+
+    ``path`` is the entry folder, ``meta_file`` its meta file relative to it (as the index
+    stores it). A file that does not parse is left out: the meta is what counts."""
+    if not meta_file or not meta_file.replace("\\", "/").startswith(".cm/"):
+        return {}
+    out: dict[str, Any] = {}
+    for key, name in CK_EXTRAS:
+        try:
+            with open(os.path.join(path, ".cm", name), encoding="utf-8") as fh:
+                value = json.load(fh)
+        except (OSError, ValueError):
+            continue
+        if isinstance(value, dict):
+            out[key] = value
+    return out
