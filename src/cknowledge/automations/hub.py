@@ -107,6 +107,10 @@ class HubAutomation(Automation):
         if file is not None:
             submission = _read_json(file)
         assert submission is not None
+        bad = _non_finite(submission)
+        if bad:
+            raise InvalidInput(f"the submission's {bad[0]} is {bad[1]}: JSON has no NaN or "
+                               "Infinity; give a number or leave it out")
         return submit(self.kernel.home, scoreboard, submission, hub)
 
     @action
@@ -143,6 +147,21 @@ def _hide_password(url: str) -> str:
     if not sep or not at or ":" not in creds:
         return url
     return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+
+
+def _non_finite(value: Any, where: str = "") -> tuple[str, str] | None:
+    """The first NaN or infinite number in ``value``: (its dotted path, its text), or None."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return where or "value", str(value)
+    items = (value.items() if isinstance(value, dict)
+             else enumerate(value) if isinstance(value, list) else ())
+    for key, item in items:
+        found = _non_finite(item, f"{where}.{key}" if where else str(key))
+        if found:
+            return found
+    return None
 
 
 def _read_json(file: str) -> dict[str, Any]:
