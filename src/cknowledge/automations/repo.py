@@ -1,4 +1,10 @@
-"""Repos: register folders and git checkouts of entries, create, list and remove them."""
+"""Repos: register folders and git checkouts of entries, create, list and remove them.
+
+``ck pull repo`` takes a folder, a git URL or CM's and MLC's ``OWNER@REPO`` shorthand
+(``$CK_GIT_BASE/OWNER/REPO``, default https://github.com). Repos of CK 1.x/2.x
+(``.ckr.json``), CM (``cmr.yaml``, with its ``prefix`` folder) and MLCFlow (root
+``meta.yaml``) are registered under their own alias and UID. The entries of CK 1.x's own
+``repo`` module stay reachable: ``find`` and ``load`` fall back to them."""
 
 from __future__ import annotations
 
@@ -8,11 +14,12 @@ import re
 import shutil
 import subprocess
 
-from ..errors import InvalidInput, NotFound, RepoError
+from ..errors import CKError, InvalidInput, NotFound, RepoError
 from ..kernel.automation import Automation, action
-from ..store.cid import check_name, is_pattern, new_uid
+from ..store.cid import check_name, is_pattern, new_uid, parse_artifact
 from ..store.metaio import write_meta
-from ..store.repos import REPO_META, Repo, read_repo_meta
+from ..store.repos import (GIT_BASE_ENV, REPO_META, Repo, entries_path, git_url,
+                           read_repo_meta)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
@@ -31,8 +38,13 @@ def _name_from(source: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.+@=-]", "-", base).lstrip(".-") or "repo"
 
 
-def _git(args: list[str], cwd: str | None = None) -> None:
-    env = dict(os.environ, GIT_TERMINAL_PROMPT="0")
+def _git(args: list[str], cwd: str | None = None, what: str | None = None) -> None:
+    """Run git without prompts; a failure is one line: ``what`` (else the command), git's
+    last line of output."""
+    # no password prompts, and a stalled transfer (an unreachable network) gives up
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_HTTP_LOW_SPEED_LIMIT="1",
+               GIT_HTTP_LOW_SPEED_TIME="60",
+               GIT_SSH_COMMAND=os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"))
     try:
         proc = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
                               stdin=subprocess.DEVNULL)
@@ -40,7 +52,14 @@ def _git(args: list[str], cwd: str | None = None) -> None:
         raise RepoError("git is not installed; it is needed to pull repos from URLs") from None
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise RepoError(f"'git {' '.join(args)}' failed (exit {proc.returncode}): {tail[0]}")
+        raise RepoError(f"{what or repr('git ' + ' '.join(args))} failed "
+                        f"(exit {proc.returncode}): {tail[0]}")
+
+
+def _repo_uid(meta: dict[str, Any]) -> str:
+    """The repo's own UID (CK, CM and MLC repos carry one), else a new one."""
+    uid = meta.get("uid")
+    return uid.strip() if isinstance(uid, str) and uid.strip() else new_uid()
 
 
 class RepoAutomation(Automation):
@@ -48,9 +67,12 @@ class RepoAutomation(Automation):
     summary = "repos of entries (git or folders)"
 
     def _info(self, repo: Repo) -> dict[str, Any]:
-        return {"automation": "repo", "name": repo.name, "uid": repo.uid, "repo": repo.name,
+        info: dict[str, Any] = {"automation": "repo", "name": repo.name, "uid": repo.uid, "repo": repo.name,
                 "path": repo.path, "tags": [], "url": repo.url, "readonly": repo.readonly,
                 "managed": repo.managed}
+        if repo.root != repo.path:
+            info["root"] = repo.root
+        return info
 
     @action
     def add(self, artifact: str | None = None, tags: list[str] | None = None,
@@ -78,53 +100,65 @@ class RepoAutomation(Automation):
     @action
     def pull(self, source: str | None = None, artifact: str | None = None,
              name: str | None = None, checkout: str | None = None) -> dict[str, Any]:
-        """Register a repo: a git URL is cloned under $CK_HOME/repos, a local folder is used as it is;
-        pulling a registered repo runs 'git pull'."""
+        """Register a repo: a git URL or OWNER@REPO is cloned under $CK_HOME/repos, a local folder
+        is used as it is; pulling a registered repo runs 'git pull'."""
         source = source or artifact
         if not source:
-            raise InvalidInput("give a folder or git URL: ck pull repo PATH|URL")
+            raise InvalidInput("give a folder, a git URL or OWNER@REPO: ck pull repo PATH|URL")
+        local = os.path.isdir(os.path.expanduser(source))
+        url = source if is_url(source) else (None if local else git_url(source))
         for known in self.store.repos.all():
-            if source in (known.name, known.url) or (
-                    not is_url(source) and os.path.realpath(source) == os.path.realpath(known.path)):
-                if known.url and os.path.isdir(os.path.join(known.path, ".git")):
-                    _git(["pull", "--ff-only"], cwd=known.path)
+            if source in (known.name, known.url) or (url is not None and url == known.url) or (
+                    local and os.path.realpath(os.path.expanduser(source))
+                    in (os.path.realpath(known.root), os.path.realpath(known.path))):
+                if known.url and os.path.isdir(os.path.join(known.root, ".git")):
+                    _git(["pull", "--ff-only"], cwd=known.root,
+                         what=f"'git pull' in {known.root}")
                     return dict(self._info(known), updated=True)
                 return dict(self._info(known), updated=False)
-        if is_url(source):
-            return self._clone(source, name, checkout)
+        if url is not None:
+            return self._clone(url, name, checkout, shorthand=source if url != source else None)
         folder = os.path.abspath(os.path.expanduser(source))
         if not os.path.isdir(folder):
-            raise NotFound(f"{source} is neither a folder nor a git URL")
+            raise NotFound(f"{source} is neither a folder, a git URL nor OWNER@REPO")
         meta = read_repo_meta(folder)
         repo_name = check_name(name or str(meta.get("alias") or "") or _name_from(folder),
                                "repo name")
-        uid = meta.get("uid")
-        new = Repo(repo_name, folder, managed=False,
-                   uid=uid if isinstance(uid, str) and uid else new_uid())
+        new = Repo(repo_name, entries_path(folder, meta), managed=False,
+                   uid=_repo_uid(meta), root=folder)
         return self._info(self.store.repos.register(new))
 
-    def _clone(self, source: str, name: str | None, checkout: str | None) -> dict[str, Any]:
-        """Clone aside, name the repo (--name, else its ckrepo.yaml alias, else the URL),
-        then move it into place; a failure leaves nothing behind."""
+    def _clone(self, source: str, name: str | None, checkout: str | None,
+               shorthand: str | None = None) -> dict[str, Any]:
+        """Clone aside, name the repo (--name, else its repo meta's alias, else OWNER@REPO
+        or the URL's last part), then move it into place; a failure leaves nothing behind."""
         parent = os.path.join(self.kernel.home, "repos")
         os.makedirs(parent, exist_ok=True)
         stage = os.path.join(parent, f".tmp-clone-{new_uid()}")
+        hint = (f" (OWNER@REPO means {os.environ.get(GIT_BASE_ENV) or 'https://github.com'}"
+                f"/OWNER/REPO; set ${GIT_BASE_ENV} for another server)" if shorthand else "")
         try:
-            _git(["clone", "--quiet", source, stage])
+            try:
+                _git(["clone", "--quiet", source, stage], what=f"cloning {source}")
+            except RepoError as exc:
+                raise RepoError(f"{exc.message}{hint}; to use a copy you have, register its "
+                                "folder: ck pull repo /path/to/folder") from None
             if checkout:
-                _git(["checkout", "--quiet", checkout], cwd=stage)
+                _git(["checkout", "--quiet", checkout], cwd=stage,
+                     what=f"'git checkout {checkout}' in {source}")
             meta = read_repo_meta(stage)
-            repo_name = check_name(name or str(meta.get("alias") or "") or _name_from(source),
-                                   "repo name")
+            repo_name = check_name(name or str(meta.get("alias") or "") or shorthand
+                                   or _name_from(source), "repo name")
             folder = os.path.join(parent, repo_name)
             if os.path.exists(folder):
                 raise RepoError(f"cannot clone into {folder}: it exists already")
+            entries_path(stage, meta)  # a bad prefix is refused before anything moves
             os.rename(stage, folder)
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
             raise
-        new = Repo(repo_name, folder, url=source, managed=True,
-                   uid=str(meta.get("uid") or new_uid()))
+        new = Repo(repo_name, entries_path(folder, meta), url=source, managed=True,
+                   uid=_repo_uid(meta), root=folder)
         try:
             return self._info(self.store.repos.register(new))
         except Exception:
@@ -135,15 +169,35 @@ class RepoAutomation(Automation):
     def find(self, artifact: str | None = None, tags: list[str] | None = None,
              no_tags: list[str] | None = None, meta: dict[str, Any] | None = None,
              repo: str | None = None, with_meta: bool = False) -> dict[str, Any]:
-        """List registered repos (optionally by name pattern; also called as list, search)."""
-        pattern = artifact or "*"
-        return {"list": [self._info(r) for r in self.store.repos.all()
-                         if fnmatch.fnmatchcase(r.name, pattern) or r.uid == pattern]}
+        """List registered repos (optionally by name pattern; also called as list, search),
+        then the entries of CK 1.x `repo` folders that match (--tags, --repo: only those)."""
+        registered: list[dict[str, Any]] = []
+        if not (tags or no_tags or meta or repo) and ":" not in (artifact or ""):
+            pattern = artifact or "*"
+            registered = [self._info(r) for r in self.store.repos.all()
+                          if fnmatch.fnmatchcase(r.name, pattern) or r.uid == pattern]
+        try:
+            entries = super().find(artifact=artifact, tags=tags, no_tags=no_tags, meta=meta,
+                                   repo=repo, with_meta=with_meta)["list"]
+        except CKError:
+            if repo or ":" in (artifact or ""):
+                raise
+            entries = []  # a repo name that is no valid entry reference (say a URL)
+        return {"list": registered + entries}
 
     @action(writes=False)
     def load(self, artifact: str, repo: str | None = None) -> dict[str, Any]:
-        """Show one registered repo."""
-        return self._info(self.store.repos.get(artifact))
+        """Show one registered repo (or, if none has that name, an entry of a CK 1.x `repo`
+        folder; REPO:NAME or --repo always means such an entry)."""
+        if repo or ":" in artifact:
+            return super().load(artifact, repo=repo)
+        try:
+            return self._info(self.store.repos.get(parse_artifact(artifact).name or artifact))
+        except NotFound as missing:
+            try:
+                return super().load(artifact)
+            except NotFound:
+                raise missing from None
 
     @action
     def rm(self, artifact: str | None = None, tags: list[str] | None = None,
@@ -156,8 +210,8 @@ class RepoAutomation(Automation):
         with self.store.index.write():
             self.store.index.drop(removed.name)
         deleted = False
-        if removed.managed and not keep and os.path.isdir(removed.path):
-            shutil.rmtree(removed.path)
+        if removed.managed and not keep and os.path.isdir(removed.root):
+            shutil.rmtree(removed.root)
             deleted = True
         return {"list": [self._info(removed)], "deleted_files": deleted}
 

@@ -3,8 +3,12 @@
 ``$CK_HOME/repos.json`` lists the registered repos. Two are always there: ``builtin``
 (read-only, shipped inside the package) and ``local`` (the default target of writes,
 ``$CK_HOME/repos/local``, created on first use). A repo folder may carry
-``ckrepo.yaml`` (``alias``, ``uid``); CK's ``.ckr.json`` and CM's ``cmr.yaml`` are
-read too, for legacy repos.
+``ckrepo.yaml`` (``alias``, ``uid``); CK's ``.ckr.json``, CM's ``cmr.yaml`` (whose
+``prefix`` names the sub-folder that holds the entries) and MLCFlow's root
+``meta.yaml`` are read too.
+
+A repo's ``path`` is the folder that holds its automation folders; its ``root`` is the
+folder it was registered or cloned as (they differ for a CM repo with a ``prefix``).
 """
 
 from __future__ import annotations
@@ -21,21 +25,27 @@ if TYPE_CHECKING:  # typing costs start-up time; annotations are strings
     from typing import Any
 
 REPO_META = "ckrepo.yaml"
-LEGACY_REPO_META = (".ckr.json", "cmr.yaml", "cmr.json")
+LEGACY_REPO_META = (".ckr.json", "cmr.yaml", "cmr.json", "meta.yaml")
+GIT_BASE_ENV = "CK_GIT_BASE"
+DEFAULT_GIT_BASE = "https://github.com"
 
 
 class Repo:
     """A registered repo. ``managed``: created or cloned by the tool, so ``rm repo`` deletes it."""
 
-    __slots__ = ("name", "path", "url", "managed", "readonly", "uid")
+    __slots__ = ("name", "path", "url", "managed", "readonly", "uid", "root")
 
     def __init__(self, name: str, path: str, url: str | None = None, managed: bool = False,
-                 readonly: bool = False, uid: str | None = None) -> None:
+                 readonly: bool = False, uid: str | None = None, root: str | None = None) -> None:
         self.name, self.path, self.url = name, path, url
         self.managed, self.readonly, self.uid = managed, readonly, uid or new_uid()
+        self.root = root or path
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__slots__}
+        out = {k: getattr(self, k) for k in self.__slots__}
+        if self.root == self.path:
+            del out["root"]
+        return out
 
     def __repr__(self) -> str:
         return f"Repo({self.name!r}, {self.path!r})"
@@ -120,8 +130,8 @@ class RepoRegistry:
                 if other.name == repo.name:
                     raise AlreadyExists(f"a repo named {repo.name!r} is registered already "
                                         f"({other.path})")
-                if os.path.realpath(other.path) == os.path.realpath(repo.path):
-                    raise AlreadyExists(f"{repo.path} is registered already as repo {other.name!r}")
+                if os.path.realpath(other.root) == os.path.realpath(repo.root):
+                    raise AlreadyExists(f"{repo.root} is registered already as repo {other.name!r}")
             self._save(repos + [repo])
         return repo
 
@@ -136,7 +146,10 @@ class RepoRegistry:
 
 
 def read_repo_meta(path: str) -> dict[str, Any]:
-    """The repo's own description (ours or a legacy one), or {}."""
+    """The repo's own description (ours or a legacy one), or {}.
+
+    The keys that count: ``alias``, ``uid``, ``prefix`` (CM: the entries live under
+    ROOT/PREFIX) and ``legacy`` (``ck``, ``cm`` or ``mlc``)."""
     from .metaio import read_meta
 
     for name in (REPO_META, *LEGACY_REPO_META):
@@ -145,9 +158,40 @@ def read_repo_meta(path: str) -> dict[str, Any]:
             meta = read_meta(candidate)
             if name == ".ckr.json":
                 inner = meta.get("dict", {})
+                inner = inner if isinstance(inner, dict) else {}
                 return {"alias": meta.get("data_alias") or inner.get("alias"),
                         "uid": meta.get("data_uid"), "legacy": "ck"}
             if name.startswith("cmr"):
-                return {"alias": meta.get("alias"), "uid": meta.get("uid"), "legacy": "cm"}
+                return {"alias": meta.get("alias"), "uid": meta.get("uid"),
+                        "prefix": meta.get("prefix"), "legacy": "cm"}
+            if name == "meta.yaml":
+                return {"alias": meta.get("alias"), "uid": meta.get("uid"), "legacy": "mlc"}
             return meta
     return {}
+
+
+def entries_path(root: str, meta: dict[str, Any]) -> str:
+    """Where a repo's automation folders are: ROOT, or ROOT/PREFIX for a CM ``prefix``."""
+    prefix = meta.get("prefix")
+    if not prefix:
+        return root
+    if not isinstance(prefix, str):
+        raise RepoError(f"the repo at {root} has a prefix that is not a folder name: {prefix!r}")
+    parts = prefix.replace("\\", "/").strip("/").split("/")
+    for part in parts:
+        check_name(part, "repo prefix")
+    return os.path.join(root, *parts)
+
+
+def git_url(source: str) -> str | None:
+    """The git URL of CM's and MLC's ``OWNER@REPO`` shorthand, else None.
+
+    ``mlcommons@mlperf-automations`` → ``https://github.com/mlcommons/mlperf-automations``;
+    the base comes from ``$CK_GIT_BASE`` (default ``https://github.com``)."""
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9][\w.-]*@[A-Za-z0-9][\w.-]*", source):
+        return None
+    owner, repo = source.split("@")
+    base = (os.environ.get(GIT_BASE_ENV) or DEFAULT_GIT_BASE).rstrip("/")
+    return f"{base}/{owner}/{repo}"
