@@ -322,3 +322,17 @@ def test_choose_entry_rule() -> None:
     assert len(rank_candidates(many)) == 14
     assert sort_key({"meta": {"sort": "x"}}) == 0 and sort_key({"meta": {"sort": True}}) == 0
     assert sort_key({}) == 0 and sort_key({"meta": {"sort": "7"}}) == 7
+
+
+def test_choose_entry_prefer_and_first() -> None:
+    mlc, cm = cand("get-x", repo="mlc"), cand("get-y", repo="cm")
+    mlc["meta"]["flavor"] = "mlc"
+    picked = choose_entry([cm, mlc], "script", "q",
+                          prefer=lambda e: e["meta"].get("flavor") != "mlc")
+    assert picked is mlc
+    # a tie taken as CM's --quiet does: the first in the store's order
+    assert choose_entry([cm, cand("get-z", repo="cm")], "script", "q", tie="first") is cm
+    # prefer ranks before sort
+    low_sort = cand("a", sort=-5)
+    assert choose_entry([low_sort, mlc], "script", "q",
+                        prefer=lambda e: e["meta"].get("flavor") != "mlc") is mlc
