@@ -19,7 +19,7 @@ def test_summary_matches_hand_computed_values() -> None:
     assert s["min"] == 2 and s["max"] == 9
     std = math.sqrt(32 / 7)                       # sum of squares 32, n-1 = 7
     assert s["std"] == pytest.approx(std)
-    half = 2.365 * std / math.sqrt(8)             # t(0.975, 7) = 2.365
+    half = 2.3646243 * std / math.sqrt(8)          # t(0.975, 7) = 2.3646243
     assert s["ci95_half"] == pytest.approx(half)
     assert s["ci95"] == pytest.approx([5 - half, 5 + half])
     assert s["cv"] == pytest.approx(std / 5)
