@@ -78,8 +78,9 @@ def error_response(exc: CKError, request: Request) -> Response:
 class BodyLimit:
     """ASGI middleware: count request body bytes as they arrive and answer 413 past the
     limit (uploads: ``max_upload`` plus room for the form fields; JSON: ``json_limit``).
-    A multipart upload without any Authorization header is refused before it is read, a
-    URL with a NUL character (``%00``) before it reaches a route."""
+    A write to the API (every POST under ``/api/``) without any Authorization header is
+    refused before its body is read, a URL with a NUL character (``%00``) before it
+    reaches a route."""
 
     def __init__(self, app: Any, max_upload: int, json_limit: int = 4 * MiB) -> None:
         self.app = app
@@ -98,10 +99,11 @@ class BodyLimit:
                    for k, v in scope.get("headers", [])}
         multipart = headers.get("content-type", "").startswith("multipart/")
         limit = self.upload_limit if multipart else self.json_limit
-        if multipart and not headers.get("authorization"):
+        if scope["method"] == "POST" and scope.get("path", "").startswith("/api/") and \
+                not headers.get("authorization"):
             await _send_json(send, 401, {
-                "return": 13, "error": "hub: publishing writes: send 'Authorization: Bearer "
-                                       "TOKEN' (an admin creates tokens with "
+                "return": 13, "error": "hub: this request writes: send 'Authorization: "
+                                       "Bearer TOKEN' (an admin creates tokens with "
                                        "'ck hub user add NAME')"})
             return
         declared = headers.get("content-length", "")
@@ -191,10 +193,34 @@ def create_app(db_url: str, root: str, *, max_upload: int = 64 * MiB,
     async def db_down(request: Request, exc: Exception) -> Response:
         return error_response(db.unavailable(exc), request)
 
+    async def refused_token(request: Request) -> Response | None:
+        """The 401 answer when a write to the API carries a token that is not valid,
+        else None: a write is authenticated before its body's problems are told."""
+        if request.method != "POST" or not request.url.path.startswith("/api/"):
+            return None
+        from starlette.concurrency import run_in_threadpool
+
+        from .auth import user_for_token
+        from .routes_api import bearer
+
+        def check() -> None:
+            with db.read() as session:
+                user_for_token(session, bearer(request.headers.get("authorization")))
+
+        try:
+            await run_in_threadpool(check)
+        except CKError as exc:
+            return error_response(exc, request)
+        return None
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = 16 if exc.status_code == 404 else (1 if exc.status_code >= 500 else 2)
         detail = str(exc.detail)
+        if exc.status_code in (400, 422):
+            refused = await refused_token(request)
+            if refused is not None:
+                return refused
         if detail == "There was an error parsing the body":   # FastAPI's words
             detail = "the request body cannot be parsed (not valid JSON, or nested too " \
                      "deeply); send one JSON object"
@@ -214,7 +240,18 @@ def create_app(db_url: str, root: str, *, max_upload: int = 64 * MiB,
             msg = str(e.get("msg")).removeprefix("Value error, ")
             return f"{where}: {msg}" if where else msg
 
-        problems = "; ".join(one(e) for e in exc.errors())
+        refused = await refused_token(request)
+        if refused is not None:
+            return refused
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):   # docs/hub.md: 400
+            where: dict[str, Any] = next(e for e in errors if e.get("type") == "json_invalid")
+            reason = (where.get("ctx") or {}).get("error", "")
+            return JSONResponse({"return": 2, "error": "hub: the request body is not valid "
+                                                       f"JSON{f' ({reason})' if reason else ''}"
+                                                       "; send one JSON object"},
+                                status_code=400)
+        problems = "; ".join(one(e) for e in errors)
         body: dict[str, Any] = {"return": 2, "error": f"hub: invalid request: {problems}"}
         if not request.url.path.startswith("/api/"):
             from .routes_web import error_page

@@ -4,15 +4,34 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 _NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.+@=-]{0,199}$"
 _METRIC = r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$"
 _COMPONENT = r"^[A-Za-z0-9_][A-Za-z0-9_.+@=-]{0,199}:[A-Za-z0-9_][A-Za-z0-9_.+@=-]{0,199}$"
 
 Scalar = str | int | float | bool | None
+
+
+def _not_bool(value: Any) -> Any:
+    """JSON ``true``/``false`` are not numbers (pydantic would read them as 1 and 0)."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number; send the number")
+    return value
+
+
+#: a number (an integer or a float), never a boolean
+Number = Annotated[float, BeforeValidator(_not_bool)]
+Count = Annotated[int, BeforeValidator(_not_bool), Field(ge=1)]
 #: how deep JSON values in a submission or a published meta may nest
 MAX_DEPTH = 32
 #: the longest text of one config value (they are shown in the scoreboard's columns)
@@ -75,10 +94,10 @@ class ComponentRef(_Strict):
 class Statistic(BaseModel):
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
-    mean: float
-    ci95: float | None = None
-    cv: float | None = None
-    n: int = Field(ge=1)
+    mean: Number
+    ci95: Number | None = None
+    cv: Number | None = None
+    n: Count
 
 
 class Platform(_Strict):
@@ -97,7 +116,7 @@ class Submission(_Checked):
     solution: SolutionRef
     components: list[ComponentRef] = Field(default_factory=list, max_length=1000)
     config: dict[str, Scalar] = Field(default_factory=dict)
-    metrics: dict[str, float] = Field(min_length=1, max_length=100)
+    metrics: dict[str, Number] = Field(min_length=1, max_length=100)
     statistics: dict[str, Statistic] | None = None
     platform: Platform
     lockfile: dict[str, Any] | None = None

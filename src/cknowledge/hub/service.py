@@ -24,6 +24,9 @@ from .schemas import ScoreboardIn, Submission
 MAX_LIMIT = 500
 #: the largest offset a listing accepts (beyond any real table; keeps SQL integers small)
 MAX_OFFSET = 1 << 40
+#: the longest search text (``q``) and automation or tag filter of a component search;
+#: SQLite refuses LIKE patterns over 50,000 bytes, and no name or tag is this long
+MAX_QUERY = 400
 #: the longest version text (the column holds 100 characters)
 MAX_VERSION = 100
 #: a filter that keeps under 1/SELECTIVE of a scoreboard is read through its own index
@@ -224,6 +227,10 @@ def grant_owner(session: Session, user: User, automation: str, name: str,
 def list_components(session: Session, q: str = "", automation: str = "", tag: str = "",
                     limit: int = 50, offset: int = 0) -> dict[str, Any]:
     limit, offset = page(limit, offset)
+    for what, text in (("q", q), ("automation", automation), ("tag", tag)):
+        if len(text) > MAX_QUERY:
+            raise InvalidInput(f"hub: the search {what} has {len(text)} characters; "
+                               f"search with up to {MAX_QUERY}")
     conds: list[ColumnElement[bool]] = []
     if q:   # the text is matched as written: % and _ are not wildcards
         text = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

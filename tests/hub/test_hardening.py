@@ -1,0 +1,125 @@
+"""Hostile requests to the hub: writes are authenticated before their bodies are judged,
+malformed JSON is 400, booleans are not metrics, searches are bounded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.hub.conftest_pg import BOARD, submission
+
+RESULTS = f"/api/v1/scoreboards/{BOARD}/results"
+#: every write route of the API with a body it would refuse (422)
+WRITES = [
+    ("/api/v1/scoreboards", {"name": "../x"}),
+    (RESULTS, {"nonsense": 1}),
+    ("/api/v1/components/dataset/x/owners", {"user": ""}),
+]
+
+
+@pytest.mark.parametrize(("path", "body"), WRITES)
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
+                                     {"Authorization": "Basic abc"}])
+def test_writes_are_authenticated_before_their_bodies(hub_client: Any, path: str,
+                                                      body: dict[str, Any],
+                                                      headers: dict[str, str]) -> None:
+    for kwargs in ({"json": body}, {"content": b"{not json"}, {"content": b""}):
+        r = hub_client.post(path, headers={**headers, "Content-Type": "application/json"},
+                            **kwargs)
+        assert r.status_code == 401, (kwargs, r.text)
+        assert r.json()["return"] == 13 and r.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}])
+def test_publish_is_authenticated_before_its_form(hub_client: Any,
+                                                  headers: dict[str, str]) -> None:
+    r = hub_client.post("/api/v1/components/dataset/x/versions", headers=headers,
+                        data={"meta": "{"}, files={"other": ("a", b"x")})
+    assert r.status_code == 401, r.text
+
+
+def test_malformed_json_is_400_with_a_valid_token(hub_client: Any, hub_users: Any) -> None:
+    for path, _ in WRITES:
+        r = hub_client.post(path, content=b'{"a": ', headers={
+            **hub_users.auth("admin"), "Content-Type": "application/json"})
+        assert r.status_code == 400, (path, r.text)
+        assert r.json()["return"] == 2 and "not valid JSON" in r.json()["error"]
+
+
+def test_a_valid_token_still_gets_422_for_a_bad_body(hub_client: Any, hub_users: Any) -> None:
+    r = hub_client.post(RESULTS, json={"nonsense": 1}, headers=hub_users.auth("alice"))
+    assert r.status_code == 422 and "nonsense" in r.json()["error"]
+
+
+@pytest.mark.parametrize("change", [
+    lambda s: s["metrics"].update(qps=True),
+    lambda s: s["metrics"].update(map=False),
+    lambda s: s["statistics"]["qps"].update(mean=True),
+    lambda s: s["statistics"]["qps"].update(n=True),
+])
+def test_a_boolean_is_not_a_metric(hub_client: Any, hub_users: Any, change: Any) -> None:
+    body = submission(1)
+    change(body)
+    r = hub_client.post(RESULTS, json=body, headers=hub_users.auth("alice"))
+    assert r.status_code == 422, r.text
+    assert "boolean" in r.json()["error"]
+    assert hub_client.get(f"/api/v1/scoreboards/{BOARD}").json()["count"] == 0
+
+
+def test_integer_metrics_are_still_numbers(hub_client: Any, hub_users: Any) -> None:
+    body = submission(1)
+    body["metrics"]["qps"] = 100
+    r = hub_client.post(RESULTS, json=body, headers=hub_users.auth("alice"))
+    assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize("key", ["q", "automation", "tag"])
+def test_a_huge_search_is_422_not_503(hub_client: Any, key: str) -> None:
+    for text in ("a" * 50_001, "%" * 20_000, "_" * 401):
+        r = hub_client.get("/api/v1/components", params={key: text})
+        assert r.status_code == 422, (key, len(text), r.status_code)
+        assert r.json()["return"] == 2 and "400" in r.json()["error"]
+    page = hub_client.get("/components", params={key: "a" * 50_001})
+    assert page.status_code == 422
+    assert hub_client.get("/api/v1/components", params={key: "a" * 400}).status_code == 200
+
+
+_MIGRATE = """
+import sys, time
+from cknowledge.hub.db import Database
+db = Database(sys.argv[1])
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))   # all start at the same moment
+db.migrate()
+"""
+
+
+def test_concurrent_first_starts_on_postgresql_migrate_once(pg_cluster: Any) -> None:
+    """Server processes started at once on a new PostgreSQL database: the advisory lock
+    makes them migrate one after the other; none fails, the schema is at head once."""
+    import subprocess
+    import sys
+    import time
+
+    import sqlalchemy as sa
+
+    from cknowledge.hub.db import Database
+
+    for _ in range(2):
+        name = pg_cluster.create_db()
+        url = pg_cluster.url(name)
+        db = Database(url)
+        try:
+            at = str(time.time() + 4)
+            procs = [subprocess.Popen([sys.executable, "-c", _MIGRATE, url, at],
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                     for _ in range(4)]
+            outs = [(p.wait(120), p.stdout.read().decode() if p.stdout else "")
+                    for p in procs]
+            assert [rc for rc, _ in outs] == [0] * 4, [out for _, out in outs]
+            with db.read() as s:
+                assert s.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
+                assert s.execute(sa.text("SELECT count(*) FROM scoreboards")).scalar() == 1
+        finally:
+            db.dispose()
+            pg_cluster.drop_db(name)
