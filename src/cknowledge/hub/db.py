@@ -30,6 +30,9 @@ from .problems import DatabaseUnavailable
 MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
 #: how long (seconds) a SQLite writer waits for the lock before giving up
 BUSY_TIMEOUT = 60
+#: the PostgreSQL advisory lock key that serializes the migrations of concurrent starts
+#: (the bytes of "ckhubmig"); SQLite serializes them by ``BEGIN IMMEDIATE``
+MIGRATION_LOCK = int.from_bytes(b"ckhubmig", "big") & ((1 << 63) - 1)
 
 
 class Database:
@@ -97,7 +100,12 @@ class Database:
             yield session
 
     def migrate(self) -> None:
-        """Bring the schema to the newest revision (a no-op when it is there already)."""
+        """Bring the schema to the newest revision (a no-op when it is there already).
+
+        On PostgreSQL the migrating transaction first takes an advisory lock
+        (``pg_advisory_xact_lock``, released at its end): servers started at the same
+        moment on a new database migrate one after the other, and the later ones find the
+        schema current instead of colliding on ``CREATE TABLE``."""
         from alembic import command
         from alembic.config import Config
 
@@ -105,6 +113,9 @@ class Database:
         config.set_main_option("script_location", MIGRATIONS)
         try:
             with self.writer.begin() as connection:
+                if self.dialect == "postgresql":
+                    connection.exec_driver_sql(
+                        f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         except (OperationalError, InterfaceError) as exc:
