@@ -126,6 +126,16 @@ def install(spec: Mapping[str, Any], target: str, env: Mapping[str, str],
         raise CommandFailed(exc.message + hint, **exc.details) from None
     vpy = venv_python(venv)
     args = [vpy, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
+    pinned = hashed(spec)
+    if pinned:
+        # the pinned packages first, each file checked against its sha256 (pip's
+        # hash-checking mode); the install below then adds only their dependencies
+        reqs = os.path.join(target, "hashed-requirements.txt")
+        with open(reqs, "w", encoding="utf-8") as fh:
+            for req, digests in pinned.items():
+                fh.write(req + "".join(f" --hash=sha256:{d}" for d in digests) + "\n")
+        proc.run(args + ["--no-deps", "--require-hashes", *index_options(spec), "-r", reqs],
+                 env=penv, on_line=on_line, what="pip install (sha256-checked)")
     if spec.get("no_deps"):
         args.append("--no-deps")
     args += index_options(spec)
@@ -135,6 +145,25 @@ def install(spec: Mapping[str, Any], target: str, env: Mapping[str, str],
     if name:
         version = proc.run([vpy, "-I", "-c", _VERSION, name], env=penv).strip() or None
     return {"venv": venv, "python": vpy, "version": version}
+
+
+def hashed(spec: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The spec's ``sha256``: ``{"NAME==VERSION": digest or [digests]}``, checked."""
+    raw = spec.get("sha256")
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not raw:
+        raise InvalidInput("pip `sha256` must map pinned requirements (NAME==VERSION) to "
+                           "the sha256 of their files")
+    from .download import check_sha256
+
+    out: dict[str, list[str]] = {}
+    for req, digests in raw.items():
+        if not isinstance(req, str) or "==" not in req or req.strip().startswith("-"):
+            raise InvalidInput(f"pip `sha256` key {req!r} must pin one version (NAME==VERSION)")
+        items = digests if isinstance(digests, list) else [digests]
+        out[req.strip()] = [check_sha256(d) for d in items]
+    return out
 
 
 def requirement_name(req: str) -> str | None:
