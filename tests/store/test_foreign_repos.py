@@ -336,3 +336,20 @@ def test_choose_entry_prefer_and_first() -> None:
     low_sort = cand("a", sort=-5)
     assert choose_entry([low_sort, mlc], "script", "q",
                         prefer=lambda e: e["meta"].get("flavor") != "mlc") is mlc
+
+
+def test_pull_a_branch(home, tmp_path) -> None:
+    src = cm_repo(tmp_path / "branchy", prefix=None)
+    git("init", "-q", "-b", "main", cwd=src)
+    git("add", "-A", cwd=src)
+    git("commit", "-q", "-m", "init", cwd=src)
+    git("checkout", "-q", "-b", "dev", cwd=src)
+    write(src / "script" / "dev-only" / "_cm.yaml", "alias: dev-only\nuid: 8888888888888888\n")
+    git("add", "-A", cwd=src)
+    git("commit", "-q", "-m", "dev", cwd=src)
+    git("checkout", "-q", "main", cwd=src)
+    bad = access(action="pull", automation="repo", source=f"file://{src}",
+                 branch="no-such-branch")
+    assert bad["return"] == 10 and "no-such-branch" in bad["error"]
+    ok(action="pull", automation="repo", source=f"file://{src}", branch="dev")
+    assert ok(action="load", automation="script", artifact="dev-only")["repo"] == "team@tools"

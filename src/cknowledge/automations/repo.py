@@ -99,9 +99,10 @@ class RepoAutomation(Automation):
 
     @action
     def pull(self, source: str | None = None, artifact: str | None = None,
-             name: str | None = None, checkout: str | None = None) -> dict[str, Any]:
-        """Register a repo: a git URL or OWNER@REPO is cloned under $CK_HOME/repos, a local folder
-        is used as it is; pulling a registered repo runs 'git pull'."""
+             name: str | None = None, checkout: str | None = None,
+             branch: str | None = None) -> dict[str, Any]:
+        """Register a repo: a git URL or OWNER@REPO is cloned under $CK_HOME/repos (--branch,
+        --checkout), a local folder is used as it is; pulling a registered repo runs 'git pull'."""
         source = source or artifact
         if not source:
             raise InvalidInput("give a folder, a git URL or OWNER@REPO: ck pull repo PATH|URL")
@@ -117,7 +118,8 @@ class RepoAutomation(Automation):
                     return dict(self._info(known), updated=True)
                 return dict(self._info(known), updated=False)
         if url is not None:
-            return self._clone(url, name, checkout, shorthand=source if url != source else None)
+            return self._clone(url, name, checkout, shorthand=source if url != source else None,
+                               branch=branch)
         folder = os.path.abspath(os.path.expanduser(source))
         if not os.path.isdir(folder):
             raise NotFound(f"{source} is neither a folder, a git URL nor OWNER@REPO")
@@ -129,7 +131,7 @@ class RepoAutomation(Automation):
         return self._info(self.store.repos.register(new))
 
     def _clone(self, source: str, name: str | None, checkout: str | None,
-               shorthand: str | None = None) -> dict[str, Any]:
+               shorthand: str | None = None, branch: str | None = None) -> dict[str, Any]:
         """Clone aside, name the repo (--name, else its repo meta's alias, else OWNER@REPO
         or the URL's last part), then move it into place; a failure leaves nothing behind."""
         parent = os.path.join(self.kernel.home, "repos")
@@ -139,7 +141,9 @@ class RepoAutomation(Automation):
                 f"/OWNER/REPO; set ${GIT_BASE_ENV} for another server)" if shorthand else "")
         try:
             try:
-                _git(["clone", "--quiet", source, stage], what=f"cloning {source}")
+                _git(["clone", "--quiet", *(["--branch", branch] if branch else []), "--",
+                      source, stage], what=f"cloning {source}" + (f" (branch {branch})"
+                                                                   if branch else ""))
             except RepoError as exc:
                 raise RepoError(f"{exc.message}{hint}; to use a copy you have, register its "
                                 "folder: ck pull repo /path/to/folder") from None
