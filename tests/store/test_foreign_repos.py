@@ -353,3 +353,11 @@ def test_pull_a_branch(home, tmp_path) -> None:
     assert bad["return"] == 10 and "no-such-branch" in bad["error"]
     ok(action="pull", automation="repo", source=f"file://{src}", branch="dev")
     assert ok(action="load", automation="script", artifact="dev-only")["repo"] == "team@tools"
+
+
+def test_prefix_folder_is_not_registered_twice(home, tmp_path) -> None:
+    root = cm_repo(tmp_path / "tools")
+    ok(action="pull", automation="repo", source=str(root))
+    again = access(action="pull", automation="repo", source=str(root / "things"), name="inner")
+    assert again["return"] in (0, 8)
+    assert "inner" not in [r["name"] for r in ok(action="list", automation="repo")["list"]]

@@ -130,7 +130,8 @@ class RepoRegistry:
                 if other.name == repo.name:
                     raise AlreadyExists(f"a repo named {repo.name!r} is registered already "
                                         f"({other.path})")
-                if os.path.realpath(other.root) == os.path.realpath(repo.root):
+                if {os.path.realpath(other.root), os.path.realpath(other.path)} & \
+                        {os.path.realpath(repo.root), os.path.realpath(repo.path)}:
                     raise AlreadyExists(f"{repo.root} is registered already as repo {other.name!r}")
             self._save(repos + [repo])
         return repo
