@@ -26,12 +26,17 @@ def file_url(path: str | Path) -> str:
 
 class Server:
     """Files served from memory; ``mode`` is "ok" (honours Range), "norange" (ignores
-    it) or "truncate" (declares the full Content-Length, sends ``cut`` bytes, closes)."""
+    it) or "truncate" (declares the full Content-Length, sends ``cut`` bytes, closes).
+    The first ``fail_first`` requests are answered with ``fail_status`` (and
+    ``retry_after``, when set, as their Retry-After header)."""
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.mode = "ok"
         self.cut = 0
+        self.fail_first = 0
+        self.fail_status = 503
+        self.retry_after: str | None = None
         self.requests: list[dict[str, Any]] = []
         self.httpd: ThreadingHTTPServer | None = None
 
@@ -50,6 +55,15 @@ def _handler(server: Server) -> type[BaseHTTPRequestHandler]:
             rng = self.headers.get("Range")
             record: dict[str, Any] = {"path": name, "range": rng, "status": None, "sent": 0}
             server.requests.append(record)
+            if len(server.requests) <= server.fail_first:
+                record["status"] = server.fail_status
+                self.send_response(server.fail_status)
+                if server.retry_after is not None:
+                    self.send_header("Retry-After", server.retry_after)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                self.close_connection = True
+                return
             data = server.files.get(name)
             if data is None:
                 record["status"] = 404
@@ -77,6 +91,16 @@ def _handler(server: Server) -> type[BaseHTTPRequestHandler]:
             self.close_connection = True
 
     return Handler
+
+
+@pytest.fixture(autouse=True)
+def _quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Transient download failures are retried without the real pauses."""
+    from cknowledge.install import download
+
+    monkeypatch.setattr(download, "BACKOFF_S", 0.01)
+    monkeypatch.setattr(download, "MAX_WAIT_S", 0.05)
+    monkeypatch.delenv("CK_DOWNLOAD_RETRIES", raising=False)
 
 
 @pytest.fixture

@@ -245,6 +245,12 @@ def test_terminal_progress_only_on_a_tty(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setattr(sys, "stderr", fake)
     target = tmp_path / "t2"
     target.mkdir()
+    from cknowledge.install import progress
+
+    def no_rich() -> None:
+        raise ImportError("rich")
+
+    monkeypatch.setattr(progress, "RichBar", no_rich)  # the plain line without rich
     install(spec(file_url(src), sha(PAYLOAD)), str(target))
     shown = fake.getvalue()
     assert "\r  blob.bin" in shown and "(100%)" in shown and "/s" in shown

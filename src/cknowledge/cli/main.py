@@ -82,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         from .. import proc
 
         proc.VERBOSE.set(_progress_line)
+    if not flags["quiet"] and _stderr_is_tty():
+        from ..install.progress import LIVE  # downloads draw a bar: size, rate, ETA
+
+        LIVE.set(True)
     restore = _on_termination()
     try:
         if request.get("action") == "help" and "topic" not in request:
@@ -118,6 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         return _fail(exc, debug, as_json)
     return 0
+
+
+def _stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _help_topic(request: dict[str, Any], flags: dict[str, bool]) -> str | None:

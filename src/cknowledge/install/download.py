@@ -8,6 +8,10 @@ seek for ``file://``) and the final check still covers every byte.
 ``CK_DOWNLOAD_MIRROR`` names folders (or ``file://`` bases), separated by ``os.pathsep``,
 that are searched before the network for a file called like the URL's basename, like
 the package's ``filename``, or like the sha256 itself.
+
+Transient failures (a timeout, a reset or dropped connection, HTTP 408, 425, 429 and 5xx)
+are retried ``CK_DOWNLOAD_RETRIES`` times (default 3) after 1, 2, 4... seconds (or the
+server's ``Retry-After``, up to a minute); each retry continues the ``.part``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import hashlib
 import http.client
 import os
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -27,6 +32,14 @@ from .progress import Progress, human
 CHUNK = 1 << 20
 TIMEOUT = 60.0
 MIRROR_VAR = "CK_DOWNLOAD_MIRROR"
+RETRIES_VAR = "CK_DOWNLOAD_RETRIES"
+RETRIES = 3
+BACKOFF_S = 1.0
+MAX_WAIT_S = 60.0
+TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
+_TRANSIENT_ERRORS = (TimeoutError, ConnectionResetError, ConnectionAbortedError,
+                     BrokenPipeError, http.client.RemoteDisconnected,
+                     http.client.IncompleteRead)
 HINT = (f"check the network, or put the file in a local mirror folder named by {MIRROR_VAR}, "
         "or point the package's url at a local copy with file://")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -115,10 +128,10 @@ def fetch(url: str, sha256: str, folder: str, name: str,
         digest = _copy_local(found, part, name, report, resume=False)
     else:
         resumed = os.path.isfile(part) and os.path.getsize(part) > 0
-        digest = _get(url, part, name, report)
+        digest = _retrying(url, part, name, report)
         if digest != sha256 and resumed:  # a stale .part (another file?): start over once
             os.unlink(part)
-            digest = _get(url, part, name, report)
+            digest = _retrying(url, part, name, report)
     if digest != sha256:
         os.unlink(part)
         where = url if source == url else f"{url} (found in the mirror as {source})"
@@ -137,6 +150,55 @@ def check_url(url: object) -> str:
         raise InvalidInput(f"cannot download {url!r}: only http://, https:// and file:// URLs "
                            "are supported")
     return url
+
+
+def retries() -> int:
+    """How many times a transient failure is retried (``$CK_DOWNLOAD_RETRIES``, default 3)."""
+    raw = os.environ.get(RETRIES_VAR, "").strip()
+    if not raw:
+        return RETRIES
+    if not raw.isdigit():
+        raise InvalidInput(f"${RETRIES_VAR} must be a whole number of retries, not {raw!r}")
+    return int(raw)
+
+
+def _retrying(url: str, part: str, name: str, report: Progress | None) -> str:
+    """:func:`_get`, again after a pause while the failure is transient."""
+    allowed = retries()
+    attempt = 0
+    while True:
+        try:
+            return _get(url, part, name, report)
+        except DownloadError as exc:
+            if not exc.details.get("transient"):
+                raise
+            if attempt >= allowed:
+                tries = f"{attempt + 1} attempt{'s' if attempt else ''}"
+                details = {k: v for k, v in exc.details.items() if k != "transient"}
+                raise DownloadError(f"{exc.message} (gave up after {tries})", attempts=attempt + 1,
+                                    **details) from None
+            wait = BACKOFF_S * 2 ** attempt
+            after = exc.details.get("retry_after")
+            if isinstance(after, (int, float)):
+                wait = max(wait, float(after))
+            wait = min(wait, MAX_WAIT_S)
+            note = getattr(report, "note", None)
+            if callable(note):
+                note(f"{name}: {exc.details.get('why') or 'transient failure'}; retry "
+                     f"{attempt + 1} of {allowed} in {wait:g} s")
+            time.sleep(wait)
+            attempt += 1
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value and value.strip().isdigit():
+        return float(value.strip())
+    return None
+
+
+def _is_transient(exc: BaseException) -> bool:
+    reason = getattr(exc, "reason", None)
+    return isinstance(exc, _TRANSIENT_ERRORS) or isinstance(reason, _TRANSIENT_ERRORS)
 
 
 def _get(url: str, part: str, name: str, report: Progress | None) -> str:
@@ -198,11 +260,19 @@ def _http(url: str, part: str, name: str, report: Progress | None) -> str:
         if exc.code == 416 and offset:  # the .part is stale or complete: start over
             os.unlink(part)
             return _http(url, part, name, report)
+        extra: dict[str, object] = {}
+        if exc.code in TRANSIENT_STATUS:
+            extra = {"transient": True, "why": f"HTTP {exc.code}",
+                     "retry_after": _retry_after(exc.headers.get("Retry-After")
+                                                 if exc.headers else None)}
         raise DownloadError(f"cannot download {url}: HTTP {exc.code} {exc.reason}; {HINT}",
-                            url=url, status=exc.code) from None
+                            url=url, status=exc.code, **extra) from None
     except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", None) or exc
-        raise DownloadError(f"cannot download {url}: {reason}; {HINT}", url=url) from None
+        extra = {"transient": True, "why": str(reason) or type(exc).__name__} \
+            if _is_transient(exc) else {}
+        raise DownloadError(f"cannot download {url}: {reason}; {HINT}", url=url,
+                            **extra) from None
     with resp:
         start = 0
         if offset and resp.status == 206:
@@ -230,4 +300,4 @@ def _interrupted(url: str, done: int, total: int | None, why: str) -> DownloadEr
     of = f" of {human(total)}" if total is not None else ""
     return DownloadError(f"download of {url} was interrupted after {human(done)}{of} ({why}); "
                          f"run the install again to resume it, or {HINT}", url=url, done=done,
-                         total=total)
+                         total=total, transient=True, why=f"interrupted after {human(done)}")
