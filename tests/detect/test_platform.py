@@ -74,9 +74,24 @@ def test_parse_cpuinfo_counts_physical_cores() -> None:
     assert arm["model"] == "ARM implementer 0x41 part 0xd0c" and arm["flags"] == ["fp", "asimd"]
 
 
-def test_parse_os_release() -> None:
-    info = plat._parse_os_release('ID=ubuntu\nVERSION_ID="22.04"\n# c\nPRETTY_NAME=\'Ubuntu 22\'\n')
-    assert info == {"ID": "ubuntu", "VERSION_ID": "22.04", "PRETTY_NAME": "Ubuntu 22"}
+def test_distro_from_freedesktop_os_release(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path) -> None:
+    import platform
+
+    release = tmp_path / "os-release"
+    release.write_text('ID=ubuntu\nVERSION_ID="22.04"\n# c\n'
+                       'PRETTY_NAME="Ubuntu \\"Jammy\\" 22.04 \\$HOME"\n')
+    # the standard library's parser: quoting and backslash escapes as the spec says
+    monkeypatch.setattr(platform, "_os_release_candidates", (str(release),))
+    monkeypatch.setattr(platform, "_os_release_cache", None)
+    assert plat._distro("Linux") == {"id": "ubuntu", "version_id": "22.04",
+                                     "pretty_name": 'Ubuntu "Jammy" 22.04 $HOME'}
+
+    def missing() -> dict[str, str]:
+        raise OSError("no os-release")
+
+    monkeypatch.setattr(platform, "freedesktop_os_release", missing)
+    assert plat._distro("Linux") == {"id": None, "version_id": None, "pretty_name": None}
 
 
 def _fake_nvml(fail_init: bool = False) -> types.SimpleNamespace:

@@ -1,7 +1,7 @@
 """Facts about this machine: OS, distribution, CPU, memory, GPUs, Python; a fingerprint.
 
-:func:`platform_facts` reads files (``/etc/os-release``, ``/proc/cpuinfo``,
-``/proc/meminfo``) and asks NVML for GPUs when ``pynvml`` (nvidia-ml-py) imports; it
+:func:`platform_facts` reads ``/etc/os-release`` (through
+:func:`platform.freedesktop_os_release`), ``/proc/cpuinfo`` and ``/proc/meminfo``, and asks NVML for GPUs when ``pynvml`` (nvidia-ml-py) imports; it
 starts no subprocess on Linux (macOS asks ``sysctl`` as a last resort). The facts are
 computed once per process. :func:`fingerprint` hashes a stable subset of them, so it is
 the same on every run of the same machine and changes when the hardware or OS does.
@@ -123,12 +123,10 @@ def _read(path: str) -> str:
 
 def _distro(system: str) -> dict[str, str | None]:
     if system == "Linux":
-        info: dict[str, str] = {}
-        for path in ("/etc/os-release", "/usr/lib/os-release"):
-            text = _read(path)
-            if text:
-                info = _parse_os_release(text)
-                break
+        try:  # /etc/os-release, else /usr/lib/os-release, quoting and escapes as specified
+            info = _platform.freedesktop_os_release()
+        except OSError:
+            info = {}
         return {"id": info.get("ID"), "version_id": info.get("VERSION_ID"),
                 "pretty_name": info.get("PRETTY_NAME") or info.get("NAME")}
     if system == "Darwin":
@@ -139,18 +137,6 @@ def _distro(system: str) -> dict[str, str | None]:
         return {"id": "windows", "version_id": version,
                 "pretty_name": f"Windows {release} ({version})"}
     return {"id": system.lower() or None, "version_id": _platform.release(), "pretty_name": None}
-
-
-def _parse_os_release(text: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.strip().partition("=")
-        if sep and key and not key.startswith("#"):
-            value = value.strip()
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-                value = value[1:-1]
-            out[key] = value
-    return out
 
 
 def _cpu(system: str) -> dict[str, Any]:
