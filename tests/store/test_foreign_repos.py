@@ -361,3 +361,10 @@ def test_prefix_folder_is_not_registered_twice(home, tmp_path) -> None:
     again = access(action="pull", automation="repo", source=str(root / "things"), name="inner")
     assert again["return"] in (0, 8)
     assert "inner" not in [r["name"] for r in ok(action="list", automation="repo")["list"]]
+
+
+def test_find_repo_by_alias_uid(home, tmp_path) -> None:
+    ok(action="pull", automation="repo", source=str(cm_repo(tmp_path / "tools")))
+    assert names(ok(action="find", automation="repo", artifact=f"team@tools,{REPO_UID}")) == [
+        "team@tools"]
+    assert names(ok(action="find", automation="repo", artifact="team@*")) == ["team@tools"]

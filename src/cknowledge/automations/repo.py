@@ -178,6 +178,10 @@ class RepoAutomation(Automation):
         registered: list[dict[str, Any]] = []
         if not (tags or no_tags or meta or repo) and ":" not in (artifact or ""):
             pattern = artifact or "*"
+            try:  # ALIAS,UID names the repo by its UID
+                pattern = parse_artifact(pattern).name or pattern
+            except CKError:
+                pass
             registered = [self._info(r) for r in self.store.repos.all()
                           if fnmatch.fnmatchcase(r.name, pattern) or r.uid == pattern]
         try:
