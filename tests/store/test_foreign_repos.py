@@ -368,3 +368,19 @@ def test_find_repo_by_alias_uid(home, tmp_path) -> None:
     assert names(ok(action="find", automation="repo", artifact=f"team@tools,{REPO_UID}")) == [
         "team@tools"]
     assert names(ok(action="find", automation="repo", artifact="team@*")) == ["team@tools"]
+
+
+def test_pull_follows_a_changed_prefix(home, tmp_path) -> None:
+    src = cm_repo(tmp_path / "moving", prefix="things")
+    git("init", "-q", "-b", "main", cwd=src)
+    git("add", "-A", cwd=src)
+    git("commit", "-q", "-m", "init", cwd=src)
+    ok(action="pull", automation="repo", source=f"file://{src}")
+    git("mv", "things", "stuff", cwd=src)
+    (src / "cmr.yaml").write_text(f"alias: team@tools\nuid: {REPO_UID}\nprefix: stuff\n")
+    git("commit", "-q", "-am", "move", cwd=src)
+    r = ok(action="pull", automation="repo", source="team@tools")
+    assert r["path"].endswith(os.path.join("team@tools", "stuff"))
+    e = ok(action="load", automation="script", artifact="build-tool")
+    assert os.path.join("stuff", "script", "build-tool") in e["path"]
+    assert ok(action="load", automation="repo", artifact="team@tools")["path"] == r["path"]

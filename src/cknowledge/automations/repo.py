@@ -115,6 +115,11 @@ class RepoAutomation(Automation):
                 if known.url and os.path.isdir(os.path.join(known.root, ".git")):
                     _git(["pull", "--ff-only"], cwd=known.root,
                          what=f"'git pull' in {known.root}")
+                    path = entries_path(known.root, read_repo_meta(known.root))
+                    if path != known.path:  # the pull changed the repo's prefix
+                        known = self.store.repos.move(known.name, path)
+                        with self.store.index.write():
+                            self.store.index.drop(known.name)
                     return dict(self._info(known), updated=True)
                 return dict(self._info(known), updated=False)
         if url is not None:

@@ -136,6 +136,15 @@ class RepoRegistry:
             self._save(repos + [repo])
         return repo
 
+    def move(self, name: str, path: str) -> Repo:
+        """Record that repo ``name`` now keeps its entries in ``path`` (its root stays)."""
+        with self.lock():
+            self.reload()
+            repo = self.get(name)
+            moved = Repo(**dict(repo.to_dict(), path=path, root=repo.root))
+            self._save([moved if r.name == repo.name else r for r in self._load()])
+        return moved
+
     def unregister(self, name: str) -> Repo:
         with self.lock():
             self.reload()
