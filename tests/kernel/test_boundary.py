@@ -111,3 +111,18 @@ def test_arbitrary_requests_never_raise_nor_answer_internal_error(home, tmp_path
         _check(api.access(request))
     finally:
         os.chdir(old)
+
+
+@pytest.mark.parametrize("value, annotation", [
+    ("1e999", "float"), (10 ** 400, "float"), ("nan", "float"), ("-inf", "float | None"),
+    ('{"a": NaN}', "dict[str, Any]"), ('{"a": Infinity}', "dict"), ("[" * 5000, "dict"),
+    ('{"a":' * 3000 + "1" + "}" * 3000, "dict"), ("x" * 100_000, "int"),
+])
+def test_cli_strings_that_convert_to_nothing_usable(value, annotation) -> None:
+    """What the CLI and REST hand the kernel as strings: converted or one InvalidInput."""
+    from cknowledge.errors import InvalidInput
+    from cknowledge.kernel.kernel import convert
+
+    with pytest.raises(InvalidInput) as err:
+        convert(value, annotation, "k")
+    assert len(err.value.message) < 200

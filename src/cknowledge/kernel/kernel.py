@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 
+import math
+
 from ..errors import InvalidInput, UnknownAction, UnknownAutomation, suggest
 from ..home import home_dir
 from ..store.cid import ArtifactRef
@@ -227,7 +229,12 @@ def convert(value: Any, annotation: str, key: str) -> Any:
         if base in ("int", "float"):
             if isinstance(value, bool) or isinstance(value, (list, dict)):
                 raise ValueError
-            return int(value) if base == "int" else float(value)
+            if base == "int":
+                return int(value)
+            number = float(value)
+            if not math.isfinite(number):
+                raise ValueError
+            return number
         if base.startswith("list"):
             if isinstance(value, str):
                 return [v.strip() for v in value.split(",") if v.strip()]
@@ -238,7 +245,10 @@ def convert(value: Any, annotation: str, key: str) -> Any:
             if isinstance(value, str):
                 import json
 
-                value = json.loads(value)
+                value = json.loads(value, parse_constant=_no_constant)
+                if not isinstance(value, dict):
+                    raise ValueError
+                check_request({key: value})
             if not isinstance(value, dict):
                 raise ValueError
             return value
@@ -249,6 +259,12 @@ def convert(value: Any, annotation: str, key: str) -> Any:
             if isinstance(value, (dict, list, bool)):
                 raise ValueError
             return str(value)
-    except ValueError:
-        raise InvalidInput(f"the input {key!r} must be {base}, not {value!r}") from None
+    except (ValueError, OverflowError, RecursionError):
+        from ..store.metaio import _short
+
+        raise InvalidInput(f"the input {key!r} must be {base}, not {_short(value)}") from None
     return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
