@@ -18,6 +18,26 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+#: what the ``tune`` extra brings, by the part of autotuning that needs it
+TUNE_NEEDS = {"numpy": "autotuning (the Pareto front)", "matplotlib": "the Pareto plot (PNG)",
+              "plotly": "the interactive Pareto plot (HTML)"}
+
+
+def require(module: str, what: str, extra: str = "tune") -> Any:
+    """Import the optional ``module``; if it is missing, one ``InvalidInput`` line says
+    what needs it and which extra of cknowledge installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        from ..errors import InvalidInput
+
+        top = module.partition(".")[0]
+        raise InvalidInput(f"{what} needs {top}, which is not installed: pip install "
+                           f"'cknowledge[{extra}]'") from None
+
+
 def run_tuning(*args: Any, **kwargs: Any) -> dict[str, Any]:
     """See :func:`cknowledge.tuning.runner.run_tuning`."""
     from .runner import run_tuning as _run

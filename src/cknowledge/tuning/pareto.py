@@ -54,7 +54,9 @@ def _h(halfs: Sequence[float | None] | None, k: int) -> float:
 def pareto_front(means: Sequence[Sequence[float]],
                  halfs: Sequence[Sequence[float | None]] | None = None) -> list[int]:
     """Indices of the points no other point dominates, in input order."""
-    import numpy as np
+    from . import TUNE_NEEDS, require
+
+    np = require("numpy", TUNE_NEEDS["numpy"])
 
     n = len(means)
     if n == 0:

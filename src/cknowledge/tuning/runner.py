@@ -333,6 +333,11 @@ def run_tuning(kernel: Kernel | None, evaluate: Callable[[dict[str, Any]], Any],
         raise InvalidInput(f"unknown backend {backend!r}" + _valid(str(backend), BACKENDS))
     if backend == "ray":
         _ray_module()
+    from . import TUNE_NEEDS, require
+
+    for module, what in TUNE_NEEDS.items():  # before anything runs or is written
+        if module == "numpy" or (plots and kernel is not None):
+            require(module, what)
     if workers is not None and workers < 1:
         raise InvalidInput("--workers must be at least 1")
     if budget is not None and (not isinstance(budget, int) or budget < 1):
