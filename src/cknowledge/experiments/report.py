@@ -73,7 +73,8 @@ def write_rows(data: list[dict[str, Any]], path: str, fmt: str) -> None:
             pa = importlib.import_module("pyarrow")
             pq = importlib.import_module("pyarrow.parquet")
         except ImportError:
-            raise InvalidInput("--format=parquet needs pyarrow (pip install pyarrow)") from None
+            raise InvalidInput("--format=parquet needs pyarrow, which is not installed: "
+                               "pip install 'cknowledge[tune]'") from None
         schema = pa.schema([("experiment", pa.string()), ("component", pa.string()),
                             ("metric", pa.string()), ("unit", pa.string()),
                             ("repetition", pa.int64()), ("value", pa.float64()),
