@@ -18,7 +18,8 @@ import zipfile
 import zlib
 from typing import Any
 
-from ..errors import AlreadyExists, Ambiguous, ArchiveError, InvalidInput, NotFound, UnsafeName
+from ..errors import (AlreadyExists, Ambiguous, ArchiveError, CKError, InvalidInput, NotFound,
+                      UnsafeName)
 from .cid import ArtifactRef, check_name
 from .index import Parsed
 from .legacy import read_entry
@@ -80,9 +81,12 @@ class MemberCheck:
     anything, and :meth:`copy` to write a member's data (counted again as written)."""
 
     def __init__(self, label: str, max_unpacked: int, max_members: int = MAX_MEMBERS,
-                 links: bool = False) -> None:
+                 links: bool = False, too_large: type[CKError] = ArchiveError) -> None:
+        """``label`` starts every message ("archive x.zip"); ``links``: symlinks and hard
+        links pass (the caller checks their targets); ``too_large``: the error raised past
+        ``max_unpacked`` (the hub's answers 413)."""
         self.label, self.max_unpacked, self.max_members = label, max_unpacked, max_members
-        self.links = links
+        self.links, self.too_large = links, too_large
         self.members = 0
         self.declared = 0
         self.written = 0
@@ -99,8 +103,8 @@ class MemberCheck:
         parts = member_parts(name, f"{self.label}: member")
         self.declared += max(size, 0) if kind == "file" else 0
         if self.declared > self.max_unpacked:
-            raise ArchiveError(f"{self.label} unpacks to more than {self.max_unpacked} bytes; "
-                               "refused (is it an archive bomb?)")
+            raise self.too_large(f"{self.label} unpacks to more than {self.max_unpacked} "
+                                 "bytes; refused (is it an archive bomb?)")
         return parts
 
     def copy(self, src: Any, dst: Any) -> None:
@@ -108,8 +112,9 @@ class MemberCheck:
         while chunk := src.read(1 << 20):
             self.written += len(chunk)
             if self.written > self.max_unpacked:
-                raise ArchiveError(f"{self.label} unpacks to more than {self.max_unpacked} "
-                                   "bytes; refused (is it an archive bomb?)")
+                raise self.too_large(f"{self.label} unpacks to more than "
+                                     f"{self.max_unpacked} bytes; refused (is it an archive "
+                                     "bomb?)")
             dst.write(chunk)
 
 
