@@ -18,6 +18,8 @@ from .entrydir import read_checked, read_fresh
 from .entrydir import rename_dir as _rename_dir
 from .index import Index, Parsed, stat_sig
 from .legacy import normalize_tags
+from .match import leaves as _leaves
+from .match import matches as _matches
 from .metaio import dump_text, merge, read_text, tree_problem
 from .repos import Repo, RepoRegistry
 
@@ -465,36 +467,3 @@ def _check_meta(meta: Any) -> None:
     problem = tree_problem(meta, strict=True)
     if problem:
         raise InvalidInput(f"the meta {problem}")
-
-
-def _leaves(tree: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
-    out: list[tuple[tuple[str, ...], Any]] = []
-    for key, value in tree.items():
-        if isinstance(value, dict) and value:
-            out.extend(_leaves(value, prefix + (key,)))
-        else:
-            out.append((prefix + (key,), value))
-    return out
-
-
-def _same(have: Any, want: Any) -> bool:
-    if isinstance(have, list):
-        wanted = want if isinstance(want, list) else [want]
-        return all(any(_same(h, w) for h in have) for w in wanted)
-    if isinstance(want, str) and not isinstance(have, str):
-        if isinstance(have, bool):
-            return want.lower() in (("true", "yes", "1") if have else ("false", "no", "0"))
-        return have is not None and str(have) == want
-    return bool(have == want)
-
-
-def _matches(meta: dict[str, Any], want: list[tuple[tuple[str, ...], Any]]) -> bool:
-    for path, value in want:
-        node: Any = meta
-        for key in path:
-            if not isinstance(node, dict) or key not in node:
-                return False
-            node = node[key]
-        if not _same(node, value):
-            return False
-    return True
