@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.hub.conftest import make_archive
 from tests.hub.conftest_pg import BOARD, submission
 
 RESULTS = f"/api/v1/scoreboards/{BOARD}/results"
@@ -123,3 +124,63 @@ def test_concurrent_first_starts_on_postgresql_migrate_once(pg_cluster: Any) -> 
         finally:
             db.dispose()
             pg_cluster.drop_db(name)
+
+
+# -- PEP 440 versions ---------------------------------------------------------------------
+
+def test_versions_are_ordered_and_keyed_by_pep440(hub_client: Any, hub_users: Any,
+                                                 hub_publish: Any) -> None:
+    alice = hub_users.auth("alice")
+    for v in ["2.0", "1!0.5", "2.0.post1", "2.0rc1", "2.0rc1.post1", "2.0.dev1", "2.0+local.1",
+              "2.0.post1.dev1"]:
+        r = hub_publish(alice, "model:p", v, archive=make_archive({"meta.json": b"{}",
+                                                                   "v": v.encode()}))
+        assert r.status_code == 201, (v, r.text)
+    info = hub_client.get("/api/v1/components/model/p").json()
+    assert [v["version"] for v in info["versions"]] == [
+        "1!0.5", "2.0.post1", "2.0.post1.dev1", "2.0+local.1", "2.0", "2.0rc1.post1",
+        "2.0rc1", "2.0.dev1"]
+    assert info["latest"] == "1!0.5"   # an epoch outranks every version without one
+    for same, stored in (("2.0.0", "2.0"), ("2.0-1", "2.0.post1"), ("v2.0", "2.0"),
+                         ("0!2.0", "2.0"), ("2.0RC1", "2.0rc1")):
+        r = hub_publish(alice, "model:p", same)
+        assert r.status_code == 409 and stored in r.json()["error"], (same, r.text)
+        found = hub_client.get(f"/api/v1/components/model/p/versions/{same}/archive")
+        assert found.status_code == 200 and \
+            _member(found.content, "v") == stored.encode(), same
+    assert hub_client.get("/api/v1/components/model/p/versions/2.0+other/archive"
+                          ).status_code == 404
+
+
+def _member(archive: bytes, name: str) -> bytes:
+    import io
+    import tarfile
+
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tf:
+        member = tf.extractfile(name)
+        assert member is not None
+        return member.read()
+
+
+def test_the_client_resolves_in_pep440_order() -> None:
+    from cknowledge.client.resolve import Range, Version, resolve
+
+    published = ["1.0", "1!0.1", "2.0.post1", "2.0", "2.0rc1", "2.0+local", "2.1.dev1"]
+
+    def fetch(ident: str) -> dict[str, Any]:
+        return {"versions": [{"version": v, "deps": []} for v in published]}
+
+    def chosen(rng: str | None = None) -> str:
+        return resolve(fetch, "model:m", rng)[0].version.text
+
+    assert chosen() == "1!0.1"                     # the epoch wins
+    assert chosen("<1!0") == "2.0.post1"           # then the post-release
+    assert chosen("==2.0") == "2.0+local"          # == admits local versions (PEP 440)
+    assert chosen("<2.0") == "1.0"                 # <V excludes V's pre-releases (PEP 440)
+    assert chosen("<2.1") == "2.0.post1"           # 2.1.dev1 is a pre-release: not chosen
+    assert chosen(">=2.1.dev1,<1!0") == "2.1.dev1"   # unless the range names one
+    assert chosen(">2.0.post1,<1!0") == "2.1.dev1"   # nothing else fits
+    assert sorted(map(Version, published))[-1].text == "1!0.1"
+    assert Version("1.0-1") == Version("1.0.post1") and Version("1.0") != Version("1.0+x")
+    assert Range(">=1.0,<2").admits(Version("1.5")) and not Range("<2").admits(Version("1!1"))
+    assert Range("~=1.0").admits(Version("1.9"))

@@ -260,8 +260,8 @@ def fetch_component(client: HubClient, ident: str) -> dict[str, Any]:
 
 
 def versions(home: str, component: str, hub: str | None = None) -> dict[str, Any]:
-    """The published versions of ``AUTOMATION:NAME``, newest first."""
-    from ..versions import Version
+    """The published versions of ``AUTOMATION:NAME``, newest first (PEP 440 order)."""
+    from .resolve import Version
 
     automation, name = split_component(component)
     with _client(home, hub) as client:

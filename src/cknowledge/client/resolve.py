@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import InvalidInput, NotFound, Unsatisfiable
-from ..versions import Version, VersionRange
+from ..versions import Version as LooseVersion
+from ..versions import VersionRange
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,10 +42,79 @@ def split_component(text: str) -> tuple[str, str]:
     return automation, name
 
 
+@dataclass(frozen=True, order=True, init=False)
+class Version:
+    """A version published on the hub, compared as PEP 440 compares it (``packaging``:
+    epochs, pre-, post-, dev-releases, local versions), as the hub orders them; a text
+    that is no PEP 440 version (an older hub) falls back to the loose order of
+    :mod:`cknowledge.versions`, after every PEP 440 one. Printed as published."""
+
+    key: tuple[Any, ...] = field(repr=False)
+    text: str = field(compare=False)
+
+    def __init__(self, text: str) -> None:
+        from packaging.version import InvalidVersion
+        from packaging.version import Version as Pep440
+
+        key: tuple[Any, ...]
+        try:
+            key = (1, Pep440(str(text)))
+        except InvalidVersion:
+            key = (0, LooseVersion(str(text)))
+        object.__setattr__(self, "text", str(text))
+        object.__setattr__(self, "key", key)
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def is_prerelease(self) -> bool:
+        pep = self.key[1]
+        return bool(pep.is_prerelease) if self.key[0] else _is_pre(pep)
+
+
+class Range:
+    """A range of hub versions: a PEP 440 specifier set (``>=1.0,!=1.2.*,<2``) checked by
+    ``packaging``, else (a range PEP 440 cannot read) the loose ranges of
+    :mod:`cknowledge.versions`. Pre-releases are admitted here; :class:`Provider` decides
+    whether to prefer them. InvalidInput when neither can read it."""
+
+    __slots__ = ("text", "spec", "loose")
+
+    def __init__(self, text: str) -> None:
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+        self.text = text.strip()
+        self.loose = VersionRange(self.text)   # InvalidInput for a range nothing reads
+        self.spec: SpecifierSet | None
+        try:
+            self.spec = SpecifierSet(self.text)
+        except InvalidSpecifier:
+            self.spec = None
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __bool__(self) -> bool:
+        return bool(self.text)
+
+    def admits(self, version: Version) -> bool:
+        if self.spec is not None and version.key[0]:
+            return bool(self.spec.contains(version.key[1], prereleases=True))
+        return self.loose.admits(LooseVersion(version.text))
+
+    def names_prerelease(self) -> bool:
+        """Whether a clause names a pre-release (``>=2.0rc1``): then they are wanted."""
+        if self.spec is not None:
+            return any(Version(s.version.removesuffix(".*")).is_prerelease
+                       for s in self.spec)
+        return any(is_prerelease(str(cl.version)) for cl in self.loose.clauses)
+
+
 @dataclass(frozen=True)
 class Requirement:
     ident: str
-    range: VersionRange
+    range: Range
     parent: str | None  # "dataset:x 1.2.0", None for the request itself
 
     def describe(self) -> str:
@@ -62,7 +132,7 @@ class Candidate:
         return f"{self.ident} {self.version}"
 
 
-def _is_pre(version: Version) -> bool:
+def _is_pre(version: LooseVersion) -> bool:
     """Loose versions: a pre-release tag (``rc``, ``beta``, ...) right after the numbers."""
     key = version.key
     tag = key[key.index((-1, 0)) + 1]
@@ -81,7 +151,7 @@ def is_prerelease(text: str) -> bool:
             pass
     except ImportError:  # pragma: no cover - packaging is a dependency
         pass
-    return _is_pre(Version(text))
+    return _is_pre(LooseVersion(text))
 
 
 class Provider:
@@ -125,10 +195,9 @@ class Provider:
         bad = {c.version for c in incompatibilities[identifier]}
         admitted = [c for c in self.versions(identifier)
                     if c.version not in bad and all(r.range.admits(c.version) for r in reqs)]
-        wants_pre = any(is_prerelease(str(cl.version)) for r in reqs for cl in r.range.clauses)
-        if wants_pre:
+        if any(r.range.names_prerelease() for r in reqs):
             return admitted
-        final = [c for c in admitted if not is_prerelease(c.version.text)]
+        final = [c for c in admitted if not c.version.is_prerelease]
         return final or admitted
 
     def is_satisfied_by(self, requirement: Requirement, candidate: Candidate) -> bool:
@@ -140,7 +209,7 @@ class Provider:
             ident = str(dep.get("component") or "")
             automation, name = split_component(ident)
             try:
-                rng = VersionRange(str(dep.get("range") or dep.get("version") or ""))
+                rng = Range(str(dep.get("range") or dep.get("version") or ""))
             except InvalidInput as exc:
                 raise InvalidInput(f"{candidate.label} on the hub declares a dependency "
                                    f"{ident}: {exc.message}") from None
@@ -158,7 +227,7 @@ def resolve(fetch: Callable[[str], dict[str, Any]], component: str,
     from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
     automation, name = split_component(component)
-    root = Requirement(f"{automation}:{name}", VersionRange(version_range or ""), None)
+    root = Requirement(f"{automation}:{name}", Range(version_range or ""), None)
     provider = Provider(fetch)
     if not provider.versions(root.ident):
         raise NotFound(f"{root.ident} has no published versions on the hub")

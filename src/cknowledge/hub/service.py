@@ -10,12 +10,14 @@ import re
 import threading
 from typing import Any
 
+from packaging.version import InvalidVersion
+from packaging.version import Version as Pep440
 from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import AlreadyExists, InvalidInput, NotFound
-from ..versions import Version, VersionRange
+from ..versions import VersionRange
 from .models import (Component, ComponentTag, ComponentVersion, Owner, Result, ResultMetric,
                      Scoreboard, User, utcnow)
 from .problems import NotOwner
@@ -72,24 +74,41 @@ def check_component_name(automation: str, name: str) -> None:
                              "and _ . + @ = -, starting with a letter, digit or _ (up to 200)")
 
 
+def pep440(text: str) -> Pep440:
+    """``text`` as a PEP 440 version (``packaging``): epochs, pre-, post- and
+    dev-releases and local versions order as pip orders them. InvalidInput if it is not
+    one."""
+    try:
+        return Pep440(text)
+    except InvalidVersion:
+        raise InvalidInput(f"hub: version {text!r} is not a PEP 440 version (write e.g. "
+                           "1.2.0, 2.0rc1, 1.0.post1)") from None
+
+
+def version_order(text: str) -> tuple[int, Pep440]:
+    """A sort key of a stored version: PEP 440 order (a text that is no PEP 440 version,
+    which publishing refuses, sorts first)."""
+    try:
+        return 1, Pep440(text)
+    except InvalidVersion:
+        return 0, Pep440("0")
+
+
 def version_key(text: str) -> str:
-    return json.dumps(Version(text).key, separators=(",", ":"))
+    """The text every equal form of a version shares (``1.0`` == ``1.0.0`` == ``v1``,
+    ``1.0-1`` == ``1.0.post1``; ``1.0+local`` is another version): the stored key that
+    finds a version and keeps published versions unique."""
+    from packaging.utils import canonicalize_version
+
+    return canonicalize_version(pep440(text), strip_trailing_zero=True)
 
 
 def check_version(text: str) -> str:
-    from packaging.version import InvalidVersion
-    from packaging.version import Version as Pep440
-
     text = text.strip()
     if len(text) > MAX_VERSION:
         raise InvalidInput(f"hub: version {text[:20]!r}... is longer than {MAX_VERSION} "
                            "characters; write e.g. 1.2.0")
-    try:
-        Pep440(text)
-        version_key(text)
-    except (InvalidVersion, InvalidInput, ValueError):
-        raise InvalidInput(f"hub: version {text!r} is not a PEP 440 version (write e.g. "
-                           "1.2.0, 2.0rc1, 1.0.post1)") from None
+    pep440(text)
     return text
 
 
@@ -196,7 +215,7 @@ def publish(session: Session, user: User, automation: str, name: str, version: s
             session.flush()
     except IntegrityError:
         raise AlreadyExists(immutable) from None
-    if not comp.latest or Version(version) > Version(comp.latest):
+    if not comp.latest or version_order(version) > version_order(comp.latest):
         comp.latest = version
         desc = meta.get("description") or meta.get("title") or ""
         comp.description = str(desc)[:10_000]
@@ -268,7 +287,7 @@ def get_component(session: Session, automation: str, name: str) -> dict[str, Any
     rows = list(session.execute(select(ComponentVersion, User.name)
                                 .join(User, User.id == ComponentVersion.publisher_id)
                                 .where(ComponentVersion.component_id == comp.id)).all())
-    rows.sort(key=lambda r: Version(r[0].version), reverse=True)
+    rows.sort(key=lambda r: version_order(r[0].version), reverse=True)
     versions = [{"version": v.version, "sha256": v.sha256, "size": v.size,
                  "published_at": iso(v.published_at), "publisher": publisher,
                  "deps": list(v.deps or [])} for v, publisher in rows]
