@@ -226,6 +226,8 @@ def test_ck_repo_entries_stay_reachable(home, tmp_path) -> None:
     assert names(ok(action="find", automation="repo", tags="helper")) == ["ck-helper"]
     e = ok(action="load", automation="repo", artifact="ck-helper")
     assert e["meta"]["url"] == "x" and e["repo"] == "ck-old"
+    assert e["info"]["data_name"] == "CK helper repo" and e["desc"] == {"params": {"x": 1}}
+    assert "meta_file" not in e
     assert ok(action="load", automation="repo", artifact="ck-old:ck-helper")["uid"] == \
         "6666666666666666"
     # a registered repo keeps the name; an unknown name names the registered repos

@@ -15,8 +15,9 @@ import shutil
 import subprocess
 
 from ..errors import CKError, InvalidInput, NotFound, RepoError
-from ..kernel.automation import Automation, action
+from ..kernel.automation import Automation, _with_repo, action
 from ..store.cid import check_name, is_pattern, new_uid, parse_artifact
+from ..store.legacy import entry_extras
 from ..store.metaio import write_meta
 from ..store.repos import (GIT_BASE_ENV, REPO_META, Repo, entries_path, git_url,
                            read_repo_meta)
@@ -203,14 +204,20 @@ class RepoAutomation(Automation):
         """Show one registered repo (or, if none has that name, an entry of a CK 1.x `repo`
         folder; REPO:NAME or --repo always means such an entry)."""
         if repo or ":" in artifact:
-            return super().load(artifact, repo=repo)
+            return self._entry(artifact, repo)
         try:
             return self._info(self.store.repos.get(parse_artifact(artifact).name or artifact))
         except NotFound as missing:
             try:
-                return super().load(artifact)
+                return self._entry(artifact, None)
             except NotFound:
                 raise missing from None
+
+    def _entry(self, artifact: str, repo: str | None) -> dict[str, Any]:
+        """A CK `repo` entry, with its .cm/info.json and desc.json as CK shows them."""
+        entry = self.store.load(self.name, _with_repo(parse_artifact(artifact), repo))
+        entry.update(entry_extras(entry["path"], entry.pop("meta_file", None)))
+        return entry
 
     @action
     def rm(self, artifact: str | None = None, tags: list[str] | None = None,
