@@ -99,3 +99,14 @@ def test_binary_env_out_is_one_error_line(repo, ck, payload):
     assert rc == 14, (rc, out, err)
     line = _one_error_line(err)
     assert "binary data" in line and "$CK_ENV_OUT" in line and "internal error" not in line
+
+
+def test_verbose_shows_the_command_and_the_env_it_gets(repo, ck, tmp_path):
+    repo.script("vv", {"tags": ["verbose-step"], "env": {"CK_FOO": "bar"}}, "echo hi\n")
+    for flag in ("-v", "--verbose"):
+        rc, out, err = ck("run", "script", "--tags=verbose-step", flag, cwd=str(tmp_path))
+        assert rc == 0, err
+        assert "$ bash " in err and "run.sh" in err and "CK_FOO=bar" in err
+        assert "CK_ENV_OUT=" in err and "$ bash" not in out
+    rc, out, err = ck("run", "script", "--tags=verbose-step", cwd=str(tmp_path))
+    assert "$ bash" not in err and "CK_FOO" not in err

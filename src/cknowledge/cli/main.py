@@ -78,14 +78,15 @@ def main(argv: list[str] | None = None) -> int:
         from .completion import completion_main
 
         return completion_main(request, _emit, _err)
+    undo: list[Any] = []  # the context settings of this call, reset when it ends
     if flags["verbose"]:
         from .. import proc
 
-        proc.VERBOSE.set(_progress_line)
+        undo.append((proc.VERBOSE, proc.VERBOSE.set(_progress_line)))
     if not flags["quiet"] and _stderr_is_tty():
         from ..install.progress import LIVE  # downloads draw a bar: size, rate, ETA
 
-        LIVE.set(True)
+        undo.append((LIVE, LIVE.set(True)))
     restore = _on_termination()
     try:
         if request.get("action") == "help" and "topic" not in request:
@@ -104,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(exc, debug, as_json)
     finally:
         restore()
+        for var, token in reversed(undo):
+            var.reset(token)
     for warning in result.get("warnings", []):
         sys.stderr.write(f"{PROG}: warning: {warning}\n")
     try:
