@@ -1,0 +1,103 @@
+"""The content-keyed cache on CM scripts: what CM's tag-only cache reuses wrongly misses here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import backdate_tree
+
+from .conftest import ForeignRepo
+
+CACHED = {"tags": ["cachedstep"], "cache": True, "default_env": {"CMT_IN": "x"},
+          "deps": [{"tags": "det,a"}], "new_env_keys": ["CMT_RESULT", "CMT_A"]}
+CACHED_RUN = 'echo "CMT_RESULT=${CMT_IN}-${CMT_A}-$(date +%s%N)" > tmp-run-env.out\n'
+
+
+@pytest.fixture
+def repo(tmp_path: Path, ck: Any, hooks: str) -> ForeignRepo:
+    repo = ForeignRepo(tmp_path / "cmcache", "cm")
+    repo.script("det-a", {"tags": ["det", "a"], "new_env_keys": ["CMT_A"]},
+                'echo "CMT_A=a1" > tmp-run-env.out\n')
+    repo.script("cachedstep", CACHED, CACHED_RUN)
+    rc, out, err = ck("pull", "repo", str(repo.root))
+    assert rc == 0, err
+    return repo
+
+
+def result(ck: Any, *args: str) -> tuple[str, bool]:
+    rc, out, err = ck("run", "script", "--tags=cachedstep", *args, "--json")
+    assert rc == 0, err
+    data = json.loads(out)
+    return data["new_env"]["CMT_RESULT"], data["cached"]
+
+
+def test_hit_then_every_change_misses(repo: ForeignRepo, ck: Any) -> None:
+    first, cached = result(ck)
+    assert not cached and first.startswith("x-a1-")
+    assert result(ck) == (first, True)                 # the same inputs: a hit
+    other, cached = result(ck, "--env.CMT_IN=y")       # another env value: a miss
+    assert not cached and other.startswith("y-a1-")
+    assert result(ck) == (first, True)                 # both results are kept
+    assert result(ck, "--new")[0] != first             # --new runs the step again
+    renewed, _ = result(ck)
+    (repo.root / "script" / "cachedstep" / "run.sh").write_text(
+        "#!/bin/bash\n# edited\n" + CACHED_RUN)
+    backdate_tree(repo.root)
+    edited, cached = result(ck)                        # the script's own files changed
+    assert not cached and edited != renewed
+    (repo.root / "script" / "det-a" / "run.sh").write_text(
+        '#!/bin/bash\necho "CMT_A=a2" > tmp-run-env.out\n')
+    backdate_tree(repo.root)
+    dep_changed, cached = result(ck)                   # a dependency's files changed
+    assert not cached and dep_changed.startswith("x-a2-")
+
+
+def test_a_killed_or_failed_run_leaves_no_entry(repo: ForeignRepo, ck: Any,
+                                                tmp_path: Path) -> None:
+    (repo.root / "script" / "cachedstep" / "run.sh").write_text("#!/bin/bash\nexit 4\n")
+    backdate_tree(repo.root)
+    rc, out, err = ck("run", "script", "--tags=cachedstep")
+    assert rc == 14 and "exit status 4" in err
+    rc, out, err = ck("show", "cache", "--json")
+    assert rc == 0 and "cachedstep" not in out
+
+
+@pytest.mark.slow
+def test_cm_reuses_a_wrong_result_where_we_do_not(repo: ForeignRepo, ck: Any,
+                                                  tmp_path: Path) -> None:
+    """The real CM 4.2.0 + cmx4mlops 1.0.1 (from the package index) on the same repo: its
+    cache is found by tags, so another --env value gets the first run's result."""
+    venv = tmp_path / "cm-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
+                          "cmind==4.2.0", "cmx4mlops==1.0.1"], capture_output=True, text=True)
+    assert pip.returncode == 0, pip.stderr[-2000:]
+    cm_home = tmp_path / "cm-home"
+    env = {"PATH": os.environ["PATH"], "HOME": str(cm_home), "CM_REPOS": str(cm_home / "CM")}
+
+    def cm(value: str) -> str:
+        proc = subprocess.run([str(venv / "bin" / "cm"), "run", "script", "--tags=cachedstep",
+                               f"--env.CMT_IN={value}", "--quiet", "-j"], env=env,
+                              cwd=str(tmp_path), capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        text = proc.stdout + proc.stderr
+        start = text.index('"new_env"')
+        return str(json.loads("{" + text[start:text.index("}", start) + 1] + "}")
+                   ["new_env"]["CMT_RESULT"])
+
+    subprocess.run([str(venv / "bin" / "cm"), "find", "repo"], env=env, cwd=str(tmp_path),
+                   capture_output=True, timeout=300, check=True)  # CM creates its home
+    repos = cm_home / "CM" / "repos.json"                         # and our repo joins its list
+    repos.write_text(json.dumps(json.loads(repos.read_text()) + [str(repo.root)]))
+    (cm_home / "CM" / "index.json").unlink(missing_ok=True)
+    assert cm("x").startswith("x-")
+    assert cm("y").startswith("x-")                    # CM: the x result for y
+    assert result(ck, "--env.CMT_IN=x")[0].startswith("x-")
+    assert result(ck, "--env.CMT_IN=y")[0].startswith("y-")   # ours: computed for y

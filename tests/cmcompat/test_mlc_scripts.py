@@ -1,0 +1,75 @@
+"""MLC-style scripts of our own (repo meta.yaml, MLC_ env, `from mlc import utils`,
+`from utils import is_true`), run as MLCFlow runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import ForeignRepo
+
+WORK_HOOKS = '''
+from mlc import utils
+from utils import is_true
+import mlc
+
+
+def preprocess(i):
+    env = i['env']
+    if is_true(env.get('MLC_FLAG', 'yes')):
+        env['MLC_WORK_PRE'] = 'yes'
+    env['MLC_WORK_HAS_ACCESS'] = str(callable(mlc.access))
+    logger = i['automation'].logger
+    logger.info('preprocess of mlc-work')
+    return {'return': 0}
+
+
+def postprocess(i):
+    env = i['env']
+    r = i['automation'].run_native_script({'run_script_input': i['run_script_input'],
+                                          'env': env, 'script_name': 'extra'})
+    if r['return'] > 0:
+        return r
+    return {'return': 0}
+'''
+
+
+@pytest.fixture
+def mlcrepo(tmp_path: Path, ck: Any, hooks: str) -> ForeignRepo:
+    repo = ForeignRepo(tmp_path / "mlctest", "mlc")
+    repo.script("mlc-writer", {"tags": ["mlc", "writer"], "new_env_keys": ["MLC_WORK_DONE"]},
+                'echo "MLC_WORK_DONE=written-by-${MLC_WHO}" > tmp-run-env.out\n')
+    repo.script("mlc-work", {
+        "tags": ["mlc", "work"], "cache_expiration": "1d",
+        "prehook_deps": [{"tags": "mlc,writer", "env": {"MLC_WHO": "prehook"}}],
+        "new_env_keys": ["MLC_WORK_*"]},
+        'echo "MLC_WORK_PATH=$MLC_TMP_CURRENT_SCRIPT_PATH" > tmp-run-env.out\n',
+        WORK_HOOKS, files={"extra.sh": '#!/bin/bash\necho "MLC_WORK_EXTRA=1" > tmp-run-env.out\n'})
+    rc, out, err = ck("pull", "repo", str(repo.root))
+    assert rc == 0, err
+    return repo
+
+
+def test_prehook_deps_do_the_work(mlcrepo: ForeignRepo, ck: Any) -> None:
+    """Regression: an MLC script whose prehook_deps do the real work once printed "ran"
+    and cached an empty env."""
+    rc, out, err = ck("run", "script", "--tags=mlc,work", "--json")
+    assert rc == 0, err
+    data = json.loads(out)
+    env = data["new_env"]
+    assert data["flavor"] == "MLC"
+    assert env["MLC_WORK_DONE"] == "written-by-prehook"
+    assert env["MLC_WORK_PRE"] == "yes" and env["MLC_WORK_HAS_ACCESS"] == "True"
+    assert env["MLC_WORK_PATH"] == str(mlcrepo.root / "script" / "mlc-work")
+    assert env["MLC_WORK_EXTRA"] == "1"
+
+
+def test_flags_and_text_output(mlcrepo: ForeignRepo, ck: Any) -> None:
+    rc, out, err = ck("run", "script", "--tags=mlc,work", "--env.MLC_FLAG=off", "-j")
+    assert rc == 0, err
+    assert "MLC_WORK_PRE" not in json.loads(out)["new_env"]
+    rc, out, err = ck("run", "script", "--tags=mlc,work")
+    assert rc == 0 and "MLC_WORK_DONE=written-by-prehook" in out
