@@ -73,7 +73,17 @@ COMMON_INPUTS: dict[str, tuple[str, str]] = {
     "python": ("the Python interpreter to use", "--python=/usr/bin/python3"),
     "paths": ("folders to search instead of PATH", "--paths=/opt/bin,/usr/local/bin"),
     "metric": ("only these metrics", "--metric=time_s"),
-    "timeout": ("seconds after which the steps' commands are stopped", "--timeout=600"),
+    "timeout": ("seconds after which a run is stopped", "--timeout=600"),
+    "seed": ("the random seed: the same seed makes the same choices", "--seed=1"),
+    "dataset": ("the dataset entry to run on", "--dataset=NAME"),
+    "repetitions": ("how many measured runs", "--repetitions=5"),
+    "warmup": ("runs before the measured ones", "--warmup=1"),
+    "budget": ("how many trials at most", "--budget=50"),
+    "workers": ("how many evaluations run at once", "--workers=4"),
+    "resume": ("continue the named run where it stopped", "--resume"),
+    "force": ("do it without asking for more", "--force"),
+    "hub": ("the hub's URL", "--hub=https://hub.example.org"),
+    "token": ("the hub token", "--token=TOKEN"),
     "record": ("keep the result as an experiment entry", "--record"),
     "name": ("the name of the new entry", "--name=NAME"),
     "file": ("the file to read or write", "--file=PATH"),
@@ -84,7 +94,9 @@ def _clauses(doc: str) -> list[str]:
     import re
 
     text = " ".join(line.strip() for line in doc.splitlines())
-    return [c.strip() for c in re.split(r";\s+|\.\s+|\.$", text) if c.strip()]
+    # sentences and ;-parts, then each option of a list ("--a=X (why), --b=Y") on its own
+    parts = re.split(r";\s+|\.\s+|\.$|,\s+(?=\[?--)|\s+(?=\[--)", text)
+    return [c.strip().lstrip("[").rstrip("]").strip() for c in parts if c.strip()]
 
 
 def document_inputs(automation: str, action: str, info: dict[str, Any], func: Any) -> None:
@@ -117,7 +129,8 @@ def document_inputs(automation: str, action: str, info: dict[str, Any], func: An
                 break
         common = COMMON_INPUTS.get(name)
         if common:
-            description = description if description and len(description) <= 90 else common[0]
+            specific = description.startswith(flag) and len(description) <= 90
+            description = description if specific else common[0]
             if not example or re.fullmatch(r"--[\w-]+=[A-Z_]+", example):
                 example = common[1].format(a=automation, x=action)
         placeholder = bool(re.fullmatch(r"--[\w-]+=[A-Z_]+", example))
