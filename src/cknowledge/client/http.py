@@ -4,11 +4,17 @@ Every failure becomes a typed error of :mod:`cknowledge.errors` whose message na
 hub: the hub's own ``{"return": code, "error": ...}`` answers keep their code, a hub that
 cannot be reached is a :class:`~cknowledge.errors.DownloadError` (code 15) with one line
 that says how to start it, a refused token an :class:`~cknowledge.errors.AuthError`.
+
+The environment is honoured as pip and curl honour it: ``HTTPS_PROXY``, ``HTTP_PROXY``,
+``ALL_PROXY`` and ``NO_PROXY`` (a hub on a loopback address is reached directly), and for
+an ``https://`` hub the CA bundle of ``SSL_CERT_FILE``, ``REQUESTS_CA_BUNDLE`` or
+``CURL_CA_BUNDLE`` (a file or a folder), else ``SSL_CERT_DIR``, else the system's.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import time
 
@@ -28,6 +34,8 @@ NO_ENDPOINT = "no such page or endpoint"
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 120.0
 _BY_CODE: dict[int, type[CKError]] = {cls.code: cls for cls in ALL_ERRORS}
+#: where a CA bundle may be named, first wins (SSL_CERT_DIR is the last resort)
+CA_BUNDLE_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
 def unreachable(url: str, exc: BaseException) -> DownloadError:
@@ -50,12 +58,16 @@ class HubClient:
 
         self.settings = settings
         self.url = settings.url
+        host = httpx.URL(self.url).host
+        direct = {f"all://{f'[{host}]' if ':' in host else host}": None} \
+            if _is_loopback(host) else {}
         self._http = httpx.Client(
             base_url=self.url + API,
             timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
             headers={"Accept": "application/json",
                      "User-Agent": f"cknowledge-client/{_version()}"},
-            follow_redirects=False, trust_env=False)
+            verify=ssl_context() if self.url.lower().startswith("https:") else True,
+            follow_redirects=False, trust_env=True, mounts=direct)
 
     def __enter__(self) -> HubClient:
         return self
@@ -203,6 +215,38 @@ def _json_of(client: HubClient, method: str, path: str, response: httpx.Response
         raise DownloadError(f"the hub at {client.url} answered {method} {API}{path} with "
                             "something that is not a JSON object; is it a cknowledge hub?")
     return body
+
+
+def ssl_context(env: dict[str, str] | None = None) -> Any:
+    """The ``ssl.SSLContext`` that checks an https hub: the CA bundle the environment
+    names (:data:`CA_BUNDLE_VARS`, then ``SSL_CERT_DIR``), else the system's. A named
+    bundle that cannot be read is an InvalidInput naming the variable."""
+    import ssl
+
+    from ..errors import InvalidInput
+
+    env = dict(os.environ) if env is None else env
+    named = [(var, env[var]) for var in (*CA_BUNDLE_VARS, "SSL_CERT_DIR") if env.get(var)]
+    if not named:
+        return ssl.create_default_context()
+    var, path = named[0]
+    try:
+        if os.path.isdir(path):
+            return ssl.create_default_context(capath=path)
+        return ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise InvalidInput(f"cannot use the CA bundle ${var}={path}: {reason}; point "
+                           f"{var} at a PEM file of CA certificates, or unset it") from None
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _is_connect_error(exc: BaseException) -> bool:
