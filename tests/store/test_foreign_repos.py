@@ -160,13 +160,15 @@ def test_parse_alias_uid_and_variations() -> None:
     ref = parse_artifact("r,fedcba9876543210:n")
     assert ref.repo == "fedcba9876543210" and ref.name == "n"
     assert split_alias_uid("plain") == ("plain", None)
-    for bad in ("a,b", "a,", ",0123456789abcdef", "a,b,c"):
+    for bad in ("a,b", ",0123456789abcdef", "a,b,c"):
         with pytest.raises(InvalidInput):
             parse_artifact(bad)
     assert split_variations("get-x,_cuda,_v2") == ("get-x", ["cuda", "v2"])
     assert split_variations("get-x,0123456789abcdef,_cuda") == (
         "get-x,0123456789abcdef", ["cuda"])
     assert split_variations("_odd-name") == ("_odd-name", [])
+    assert parse_artifact("get-x,_cuda") == parse_artifact("get-x")
+    assert parse_artifact("get-x,0123456789abcdef,_cuda").uid == "0123456789abcdef"
 
 
 def test_variation_tags_are_ignored_by_find(home, tmp_path) -> None:

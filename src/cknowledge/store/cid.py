@@ -94,7 +94,8 @@ def split_alias_uid(text: str) -> tuple[str, str | None]:
 
 
 def parse_artifact(text: str | None) -> ArtifactRef:
-    """Parse ``[REPO:]NAME`` (NAME may be a pattern); REPO and NAME may be ``ALIAS,UID``."""
+    """Parse ``[REPO:]NAME`` (NAME may be a pattern); REPO and NAME may be ``ALIAS,UID``;
+    variations after NAME (``NAME,_v``) are left out (see :func:`split_variations`)."""
     if text is None or text == "":
         return ArtifactRef()
     if not isinstance(text, str):
@@ -109,8 +110,8 @@ def parse_artifact(text: str | None) -> ArtifactRef:
     alias = None
     if repo is not None:
         repo = split_alias_uid(repo)[0]  # the registry knows repos by name and by UID
-    if name:
-        name, alias = split_alias_uid(name)
+    if name and "," in name:  # NAME,UID; variations (,_v) select nothing here, as in find
+        name, alias = split_alias_uid(split_variations(name)[0])
     if repo is not None and not is_pattern(repo):
         check_name(repo, "repo name")
     if name and not is_pattern(name):
