@@ -177,6 +177,12 @@ class Provider:
         if kind == "soft":
             from ..detect.soft import detect
 
+            if not isinstance(meta.get("detect"), dict):
+                # a soft entry of another layout (CK 1.x's soft module, say) never breaks
+                # the resolution of the others: it is left out, with a note
+                notes.append(f"{entry['name']}: skipped (soft entry without a 'detect' section, "
+                             f"from repo {entry.get('repo')})")
+                return
             for hit in detect(entry, home=self.home):
                 data = hit.to_dict()
                 notes.append(f"{entry['name']} {data.get('version')} at {data.get('path')}")
@@ -184,6 +190,12 @@ class Provider:
             if not any(n.startswith(f"{entry['name']} ") for n in notes):
                 notes.append(f"{entry['name']}: not installed")
             return
+        if kind == "script":
+            from ..cmcompat.runner import flavor
+
+            if flavor(entry):  # a CM/MLC script: `ck run script` runs those, not this engine
+                notes.append(f"{entry['name']}: skipped ({flavor(entry)} script)")
+                return
         version = _version(meta.get("version"))
         notes.append(f"{kind} {entry['name']}" + (f" {version}" if version else ""))
         cached = kind == "package" and (str(entry["uid"]), str(version or "")) in self.installed()
