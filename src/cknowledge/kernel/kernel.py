@@ -245,7 +245,11 @@ def convert(value: Any, annotation: str, key: str) -> Any:
             if isinstance(value, str):
                 import json
 
-                value = json.loads(value, parse_constant=_no_constant)
+                try:
+                    value = json.loads(value, parse_constant=_no_constant)
+                except ValueError as exc:  # JSONDecodeError is one
+                    raise InvalidInput(f"the input {key!r} must be a JSON object: "
+                                       f"{str(exc).splitlines()[0]}") from None
                 if not isinstance(value, dict):
                     raise ValueError
                 check_request({key: value})
@@ -267,4 +271,4 @@ def convert(value: Any, annotation: str, key: str) -> Any:
 
 
 def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
+    raise ValueError(f"{name} is not a JSON number; give a number or null")

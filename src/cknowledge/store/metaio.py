@@ -50,8 +50,9 @@ def parse_text(text: str, path: str) -> dict[str, Any]:
         data = {}
     if not isinstance(data, dict):
         raise MetaError(f"{path} must hold a mapping, not {type(data).__name__}", path=path)
-    if path.endswith(YAML_SUFFIXES):
-        # YAML aliases share values: bound what a copy (the index's JSON) would hold
+    if "*" in text and path.endswith(YAML_SUFFIXES):
+        # YAML aliases (``*name``) share values: bound what a copy (the index's JSON, a
+        # merge) would hold; without them the parsers' own recursion limits bound it
         problem = tree_problem(data)
         if problem:
             raise MetaError(f"cannot use {path}: it {problem}; refused", path=path)
