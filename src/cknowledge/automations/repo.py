@@ -143,8 +143,8 @@ class RepoAutomation(Automation):
         parent = os.path.join(self.kernel.home, "repos")
         os.makedirs(parent, exist_ok=True)
         stage = os.path.join(parent, f".tmp-clone-{new_uid()}")
-        hint = (f" (OWNER@REPO means {os.environ.get(GIT_BASE_ENV) or 'https://github.com'}"
-                f"/OWNER/REPO; set ${GIT_BASE_ENV} for another server)" if shorthand else "")
+        hint = (f" ({shorthand} read as OWNER@REPO; ${GIT_BASE_ENV} sets the server)"
+                if shorthand else "")
         try:
             try:
                 _git(["clone", "--quiet", *(["--branch", branch] if branch else []), "--",
