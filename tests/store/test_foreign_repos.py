@@ -107,6 +107,9 @@ def test_mlc_repo_root_meta(home, tmp_path) -> None:
           "alias: get-widget\nuid: 4444444444444444\ntags: [get, widget]\n")
     backdate_tree(root, seconds=30)
     assert read_repo_meta(str(root))["legacy"] == "mlc"
+    digits = tmp_path / "digits"
+    write(digits / "cmr.yaml", "alias: digits\nuid: 1234567890123456\n")
+    assert ok(action="pull", automation="repo", source=str(digits))["uid"] == "1234567890123456"
     r = ok(action="pull", automation="repo", source=str(root))
     assert r["name"] == "team@mlc-things" and r["uid"] == "0f0e0d0c0b0a0908"
     assert ok(action="load", automation="script", artifact="get-widget")["repo"] == \

@@ -60,6 +60,8 @@ def _git(args: list[str], cwd: str | None = None, what: str | None = None) -> No
 def _repo_uid(meta: dict[str, Any]) -> str:
     """The repo's own UID (CK, CM and MLC repos carry one), else a new one."""
     uid = meta.get("uid")
+    if isinstance(uid, int) and not isinstance(uid, bool):
+        uid = str(uid)  # YAML reads an unquoted all-digit UID as a number
     return uid.strip() if isinstance(uid, str) and uid.strip() else new_uid()
 
 
