@@ -184,3 +184,30 @@ def test_the_client_resolves_in_pep440_order() -> None:
     assert Version("1.0-1") == Version("1.0.post1") and Version("1.0") != Version("1.0+x")
     assert Range(">=1.0,<2").admits(Version("1.5")) and not Range("<2").admits(Version("1!1"))
     assert Range("~=1.0").admits(Version("1.9"))
+
+
+@pytest.mark.parametrize("module", ["uvicorn", "fastapi", "sqlalchemy", "python_multipart"])
+def test_hub_serve_without_its_packages_is_one_line(tmp_path: Any, module: str) -> None:
+    """``ck hub serve`` where a server package is missing: one line naming the extra."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import SRC
+
+    blocked = [module, "multipart"] if module == "python_multipart" else [module]
+    code = ("import sys\n"
+            f"for m in {blocked!r}: sys.modules[m] = None\n"
+            "from cknowledge.cli.main import main\n"
+            "sys.exit(main(['hub', 'serve', '--port=0']))\n")
+    env = dict(os.environ, CK_HOME=str(tmp_path / "home"),
+               PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 1 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    package = "python-multipart" if module == "python_multipart" else module
+    assert lines[0] == (f"ck: error: 'ck hub serve' needs the hub's server packages "
+                        f"({package} is missing): pip install 'cknowledge[hub]'")
+    assert not (tmp_path / "home" / "hub").exists()

@@ -44,14 +44,46 @@ def resolve_options(request: dict[str, Any], home: str) -> tuple[str, str, str, 
     return str(db), root, str(request.get("host") or DEFAULT_HOST), port
 
 
+#: the packages the hub server imports, each with its import names (python-multipart is
+#: ``python_multipart``, in older releases ``multipart``)
+SERVER_MODULES: dict[str, tuple[str, ...]] = {
+    "fastapi": ("fastapi",), "uvicorn": ("uvicorn",), "sqlalchemy": ("sqlalchemy",),
+    "alembic": ("alembic",), "jinja2": ("jinja2",),
+    "python-multipart": ("python_multipart", "multipart")}
+
+
+def missing_server_module() -> str | None:
+    """The first package of :data:`SERVER_MODULES` that cannot be imported, or None."""
+    import importlib
+
+    for package, names in SERVER_MODULES.items():
+        for name in names:
+            try:
+                importlib.import_module(name)
+                break
+            except ImportError:
+                continue
+        else:
+            return package
+    return None
+
+
+def _needs_extra(package: str) -> None:
+    _err(f"'ck hub serve' needs the hub's server packages ({package} is missing): "
+         "pip install 'cknowledge[hub]'")
+
+
 def hub_serve_main(request: dict[str, Any]) -> int:
     from ..home import home_dir
 
+    missing = missing_server_module()
+    if missing:
+        _needs_extra(missing)
+        return 1
     try:
         from ..hub.server import serve
     except ImportError as exc:
-        _err(f"'ck hub serve' needs the hub's server packages ({exc.name or exc} is "
-             "missing): pip install 'cknowledge[hub]'")
+        _needs_extra(exc.name or str(exc))
         return 1
     try:
         db, root, host, port = resolve_options(request, home_dir(None))
@@ -69,6 +101,9 @@ def hub_serve_main(request: dict[str, Any]) -> int:
     except CKError as exc:
         _err(exc.message)
         return min(exc.code, 255)
+    except ImportError as exc:   # a server package that imports but is broken
+        _needs_extra(exc.name or str(exc))
+        return 1
     except KeyboardInterrupt:
         return 0
     except OSError as exc:
