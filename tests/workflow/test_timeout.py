@@ -110,3 +110,10 @@ def test_verbose_shows_the_command_and_the_env_it_gets(repo, ck, tmp_path):
         assert "CK_ENV_OUT=" in err and "$ bash" not in out
     rc, out, err = ck("run", "script", "--tags=verbose-step", cwd=str(tmp_path))
     assert "$ bash" not in err and "CK_FOO" not in err
+
+
+def test_benchmark_script_timeout(repo, ck, tmp_path):
+    repo.script("slowb", {"tags": ["slow-bench"]}, SLOW)
+    rc, out, err = ck("benchmark", "script", "--tags=slow-bench", "--repetitions=2",
+                      "--timeout=1", cwd=str(tmp_path))
+    assert rc == 14 and "by its timeout (--timeout=1 for the whole run)" in _one_error_line(err)

@@ -39,15 +39,18 @@ class ScriptAutomation(Automation):
                   version: str | None = None, env: dict[str, Any] | None = None,
                   repetitions: int = 5, warmup: int = 1, record: bool = False,
                   name: str | None = None, repo: str | None = None, quiet: bool = False,
-                  **inputs: Any) -> dict[str, Any]:
+                  timeout: float | None = None, **inputs: Any) -> dict[str, Any]:
         """Measure --repetitions=N runs of a step after --warmup=W; --record [--name=E] keeps it.
 
         The step runs every time (never from the cache; its deps once). Metrics: wall time,
         its CK_METRIC_* exports, energy where RAPL counters are readable. The experiment
-        entry holds the inputs, the lock, platform, env and git state."""
+        entry holds the inputs, the lock, platform, env and git state; --timeout=SECONDS
+        stops the runs' commands after that long overall."""
         from ..experiments import bench
         from ..experiments.record import finish
+        from ..workflow.steps import parse_timeout, step_deadline
 
-        measured = bench.script(self.kernel, artifact, tags, version, inputs, env, repetitions,
-                                warmup, on_line=self.kernel.output(quiet))
+        with step_deadline(parse_timeout(timeout, "--timeout")):
+            measured = bench.script(self.kernel, artifact, tags, version, inputs, env,
+                                    repetitions, warmup, on_line=self.kernel.output(quiet))
         return finish(self.kernel, measured, record, name, repo)
