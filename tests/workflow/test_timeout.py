@@ -117,3 +117,11 @@ def test_benchmark_script_timeout(repo, ck, tmp_path):
     rc, out, err = ck("benchmark", "script", "--tags=slow-bench", "--repetitions=2",
                       "--timeout=1", cwd=str(tmp_path))
     assert rc == 14 and "by its timeout (--timeout=1 for the whole run)" in _one_error_line(err)
+
+
+def test_a_command_ignoring_sigterm_is_killed_after_the_grace(monkeypatch):
+    monkeypatch.setattr(proc, "GRACE_S", 0.5)
+    start = time.monotonic()
+    with pytest.raises(CommandFailed, match="by its timeout"):
+        proc.run("trap '' TERM; sleep 30 & wait; sleep 30", timeout=0.3)
+    assert time.monotonic() - start < 10
