@@ -112,6 +112,8 @@ def test_complete_candidates(ck):
     assert "--env." in comp("run", "script", "--e")
     assert "--timeout=" in comp("run", "script", "--ti")
     assert comp("completion", "") == ["bash", "zsh", "fish"]
+    assert {"dataset", "find"} <= set(comp("help", ""))
+    assert "dataset" in comp("help", "find", "") and "run" in comp("help", "script", "")
     assert comp("find", "nosuchauto:") == []  # a failure completes nothing, silently
 
 

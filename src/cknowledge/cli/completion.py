@@ -122,6 +122,15 @@ def candidates(words: list[str]) -> list[str]:
         from .args import HUB_VERBS
 
         return _filter(sorted({*HUB_VERBS, "serve", "user"}), cur) if len(pos) == 1 else []
+    if action == "help":  # ck help [ACTION|AUTOMATION] [AUTOMATION|ACTION]
+        if len(pos) == 1:
+            return _filter(sorted(set(_automations(None)) | set(_all_actions())), cur)
+        if len(pos) == 2:
+            classes = _builtin_classes()
+            if pos[1] in classes:
+                return _filter(sorted(classes[pos[1]].actions()), cur)
+            return _filter(_automations(pos[1]), cur)
+        return []
     if len(pos) == 1:
         if ":" in cur:
             return _filter(_entries(cur.partition(":")[0], cur), cur)
@@ -159,14 +168,15 @@ def _all_actions() -> list[str]:
     return sorted(names)
 
 
-def _automations(action: str) -> list[str]:
+def _automations(action: str | None) -> list[str]:
+    """The automations (those with ``action``, when given and known)."""
     from ..kernel.help import describe_automations
 
     builtin = _builtin_classes()
     out = []
     for auto in describe_automations(_home())["automations"]:
         cls = builtin.get(auto["name"])
-        if cls is None or action in cls.actions():
+        if cls is None or action is None or action in cls.actions():
             out.append(auto["name"])
     return sorted(set(out))
 
