@@ -94,6 +94,8 @@ def test_completion_scripts(ck):
         assert rc == 0 and marker in out and "__complete" in out, err
     rc, out, err = ck("completion", "powershell")
     assert rc == 2 and "bash|zsh|fish" in one_error_line(err)
+    rc, out, err = ck("completion", "--help")
+    assert rc == 0 and "bash|zsh|fish" in out and err == ""
 
 
 def test_complete_candidates(ck):

@@ -65,14 +65,21 @@ complete -c ck -f -a '(__ck_complete)'
 SCRIPTS = {"bash": BASH, "zsh": ZSH, "fish": FISH}
 
 
+USAGE = ("usage: ck completion bash|zsh|fish (prints the completion script; "
+         "e.g. eval \"$(ck completion bash)\")")
+
+
 def completion_main(request: dict[str, Any], emit: Callable[[str], None],
-                    err: Callable[[str], None]) -> int:
-    """``ck completion SHELL``: print the script (exit 0), or one usage line (exit 2)."""
+                    err: Callable[[str], None], usage_only: bool = False) -> int:
+    """``ck completion SHELL``: print the script (exit 0), or one usage line (exit 2);
+    ``ck completion --help``: the usage."""
+    if usage_only:
+        emit(USAGE)
+        return 0
     shell = request.get("automation")
     extra = {k for k in request if k not in ("action", "automation")}
     if shell not in SHELLS or extra:
-        err("usage: ck completion bash|zsh|fish (prints the completion script; "
-            "e.g. eval \"$(ck completion bash)\")")
+        err(USAGE)
         return 2
     emit(SCRIPTS[str(shell)])
     return 0

@@ -60,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     if flags["help"] and request.get("action") == "serve" and \
             request.get("automation") in (None, "hub"):
         return _serve_help(request.get("automation") == "hub")
+    if request.get("action") == "completion":
+        from .completion import completion_main
+
+        return completion_main(request, _emit, _err, usage_only=flags["help"])
     if request.get("automation") == "hub" and request.get("action") == "serve" \
             and not flags["help"]:
         from ..client.serve import hub_serve_main
@@ -74,10 +78,6 @@ def main(argv: list[str] | None = None) -> int:
         from ..serve.cli import serve_main
 
         return serve_main(request)
-    if request.get("action") == "completion" and not flags["help"]:
-        from .completion import completion_main
-
-        return completion_main(request, _emit, _err)
     undo: list[Any] = []  # the context settings of this call, reset when it ends
     if flags["verbose"]:
         from .. import proc
