@@ -106,6 +106,11 @@ def build(root: Path) -> ForeignRepo:
                 'echo "CMT_W_PATH=$CM_TMP_CURRENT_SCRIPT_PATH" > tmp-run-env.out\n'
                 'echo "CMT_W_CWD=$CM_TMP_CURRENT_PATH" >> tmp-run-env.out\n'
                 'echo "CMT_W_EQ=a=b" >> tmp-run-env.out\n')
+    for twin in ("twin-1", "twin-2"):
+        repo.script(twin, {"tags": ["twin"], "new_env_keys": ["CMT_TWIN"]},
+                    f'echo "CMT_TWIN={twin}" > tmp-run-env.out\n')
+    repo.script("use-twin", {"tags": ["usetwin"], "deps": [{"tags": "twin"}],
+                             "new_env_keys": ["CMT_TWIN"]}, "")
     return repo
 
 
@@ -241,3 +246,12 @@ def test_dry_run_tree(cmrepo: ForeignRepo, ck: Any) -> None:
     text = out["text"]
     assert "script:cmtest:cond" in text and "script:cmtest:det-c" in text
     assert "det-a" not in text.split("use-b")[0]   # det-a only under use-b: CMT_FLAG=no
+
+
+def test_several_matches_never_prompt(cmrepo: ForeignRepo, ck: Any) -> None:
+    rc, out, err = ck("run", "script", "--tags=twin")   # CM asks; its --quiet takes the first
+    assert rc == 0 and out.strip().splitlines()[-1] == "CMT_TWIN=twin-1"
+    assert "matches 2 scripts" in out + err and "script:cmtest:twin-2" in out + err
+    assert run(ck, "script:cmtest:twin-2")["new_env"] == {"CMT_TWIN": "twin-2"}
+    # a dependency takes the first in registry order, then folder name (CM's --quiet)
+    assert run(ck, "--tags=usetwin")["new_env"] == {"CMT_TWIN": "twin-1"}

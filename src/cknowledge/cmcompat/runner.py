@@ -162,6 +162,10 @@ class Runner:
     # -- finding scripts ------------------------------------------------------------------
     def find(self, artifact: str | None, tags: list[str], excluded: list[str],
              variations: list[str], prefer: str | None) -> dict[str, Any]:
+        """The script a request names. Of several candidates (those having the requested
+        variations, if any do), store/choose.py's ranking with scripts of the caller's
+        flavor first, then the first in registry order and folder name, as CM's --quiet
+        picks; never a prompt. At the top, a note names the other candidates."""
         store = self.kernel.store
         if artifact:
             from ..store.cid import parse_artifact
@@ -183,10 +187,17 @@ class Runner:
             wanted = [v for v in variations if not v.startswith("-")]
             fitting = [e for e in found if all(_has_variation(e["meta"], v) for v in wanted)]
             found = fitting or found
-        order = {r.name: i for i, r in enumerate(self.kernel.store.scope(None))}
-        found.sort(key=lambda e: (flavor(e) != prefer, _sort_key(e["meta"]),
-                                  order.get(e["repo"], 99), e["path"]))
-        return found[0]
+        from ..store.choose import rank_candidates
+
+        left = rank_candidates(found, prefer=lambda e: flavor(dict(e)) != prefer)
+        chosen: dict[str, Any] = dict(left[0])
+        if len(left) > 1 and not prefer:
+            query = f"script:{artifact}" if artifact else "--tags=" + ",".join(tags)
+            others = ", ".join(f"script:{e['repo']}:{e['name']}" for e in left[1:6])
+            self.say(0, f"note: {query} matches {len(left)} scripts; running "
+                        f"script:{chosen['repo']}:{chosen['name']} (the first by meta sort, "
+                        f"repo order, name); name another to run it: {others}")
+        return chosen
 
     # -- access() from hooks --------------------------------------------------------------
     def access(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -242,13 +253,6 @@ def _has_variation(meta: dict[str, Any], name: str) -> bool:
     if "." in name:
         return name[:name.index(".") + 1] + "#" in variations
     return False
-
-
-def _sort_key(meta: dict[str, Any]) -> int:
-    try:
-        return int(meta.get("sort", 0))
-    except (TypeError, ValueError):
-        return 0
 
 
 def clean_keys(prefix: str) -> list[str]:

@@ -92,8 +92,10 @@ class Automation:
     @action(writes=False)
     def load(self, artifact: str, repo: str | None = None) -> dict[str, Any]:
         """Load one entry with its meta (by alias, UID or REPO:NAME)."""
+        from ..store.legacy import entry_extras
+
         entry = self.store.load(self.name, _with_repo(parse_artifact(artifact), repo))
-        entry.pop("meta_file", None)
+        entry.update(entry_extras(entry["path"], entry.pop("meta_file", None)))
         return entry
 
     @action
@@ -121,7 +123,7 @@ class Automation:
                                    "to remove them all")
             removed = []
             for entry in found:
-                removed.extend(self.store.remove(self.name, ArtifactRef(entry["repo"], entry["uid"]),
+                removed.extend(self.store.remove(self.name, ArtifactRef(entry["repo"], entry["name"]),
                                                  force=True))
             return {"list": removed}
         return {"list": self.store.remove(self.name, ref, force=force)}
@@ -220,4 +222,4 @@ class Automation:
 def _with_repo(ref: ArtifactRef, repo: str | None) -> ArtifactRef:
     if repo and ref.repo and repo != ref.repo:
         raise InvalidInput(f"two repos given: {ref.repo!r} in the artifact and --repo={repo}")
-    return ArtifactRef(repo or ref.repo, ref.name)
+    return ref._replace(repo=repo or ref.repo)
