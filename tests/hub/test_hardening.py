@@ -211,3 +211,21 @@ def test_hub_serve_without_its_packages_is_one_line(tmp_path: Any, module: str) 
     assert lines[0] == (f"ck: error: 'ck hub serve' needs the hub's server packages "
                         f"({package} is missing): pip install 'cknowledge[hub]'")
     assert not (tmp_path / "home" / "hub").exists()
+
+
+@pytest.mark.parametrize(("url", "key"), [
+    ("/api/v1/components?tagg=x", "tagg"), ("/api/v1/scoreboards?x=1", "x"),
+    (f"/api/v1/scoreboards/{BOARD}/results?sortt=qps", "sortt"),
+    (f"/api/v1/scoreboards/{BOARD}/pareto?x=qps&y=map&z=1", "z"),
+    ("/api/v1/whoami?user=admin", "user"),
+])
+def test_unknown_query_parameters_are_refused(hub_client: Any, url: str, key: str) -> None:
+    r = hub_client.get(url)
+    assert r.status_code == 422, r.text
+    assert r.json()["return"] == 2 and repr(key) in r.json()["error"]
+
+
+def test_known_query_parameters_still_work(hub_client: Any) -> None:
+    assert hub_client.get("/api/v1/components?q=x&tag=y&limit=5&offset=0").status_code == 200
+    r = hub_client.get(f"/api/v1/scoreboards/{BOARD}/results?sort=qps&order=desc&limit=5")
+    assert r.status_code == 200

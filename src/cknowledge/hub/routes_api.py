@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 
 from ..errors import InvalidInput, MetaError
@@ -15,7 +15,26 @@ from .app import HubState
 from .auth import user_for_token
 from .schemas import OwnerIn, ScoreboardIn, Submission
 
-router = APIRouter(prefix="/api/v1")
+def known_query(request: Request) -> None:
+    """Refuse a query parameter the route does not take (``?tagg=x`` would otherwise be
+    ignored and list everything), as ``access()`` refuses an unknown input."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    names: set[str] = set()
+    stack = [dependant] if dependant is not None else []
+    while stack:   # the route's own query parameters and those of its dependencies
+        item = stack.pop()
+        names.update(p.alias for p in item.query_params)
+        stack.extend(item.dependencies)
+    if dependant is None:
+        return
+    allowed = sorted(names)
+    for key in request.query_params:
+        if key not in allowed:
+            raise InvalidInput(f"hub: {request.url.path} has no query parameter "
+                               f"{key[:100]!r}; its parameters: {', '.join(allowed) or 'none'}")
+
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(known_query)])
 #: the largest row id (64-bit integers in every database)
 MAX_ID = (1 << 63) - 1
 
