@@ -127,8 +127,12 @@ def render_run(request: dict[str, Any], result: dict[str, Any]) -> str:
     head = f"{kind}:{result.get('name')}"
     if result.get("version"):
         head += f" {result['version']}"
-    lines = [f"{head}: {state} (key {str(result.get('key'))[:12]})"]
-    lines += [f"{k}={v}" for k, v in sorted((result.get("new_env") or {}).items())]
+    if result.get("flavor"):  # a CM/MLC script: its cache key is not shown by CM either
+        lines = [f"{head} ({result['flavor']} script): {state}"]
+    else:
+        lines = [f"{head}: {state} (key {str(result.get('key'))[:12]})"]
+    for k, v in sorted((result.get("new_env") or {}).items()):
+        lines.append(f"{k}={':'.join(map(str, v)) if isinstance(v, list) else v}")
     return "\n".join(lines)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import copy
 import os
+import time
 
-from ..errors import CKError, CommandFailed, InvalidInput, MetaError
+from ..errors import CKError, CommandFailed, InvalidInput, MetaError, NotFound
 from .inside import ck_native as native
 from .runner import (ENV_INPUTS, HOST_ENV_KEYS, KIND, TMP_INPUTS, VERSION_KEYS, Runner,
                      clean_keys, flavor, new_items, script_failed, to_ck, what)
@@ -30,6 +31,7 @@ class Step:
         self.state: dict[str, Any] = state if isinstance(state, dict) else {}
         self.const: dict[str, Any] = dict(i.get("const") or {})
         self.const_state: dict[str, Any] = dict(i.get("const_state") or {})
+        self.extra_tags: list[str] = []
 
     # -- the phases, in CM's order -------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -79,6 +81,12 @@ class Step:
             native.substitute(env)
         except native.ScriptError as exc:
             raise to_ck(exc, self.name) from None
+        unsupported = sorted(k for k in meta if k not in KNOWN_META)
+        if unsupported:
+            self.runner.say(self.depth, f"note: script {self.name}: meta keys not supported by "
+                                        f"cknowledge, ignored: {', '.join(unsupported)}")
+        for warning in list(meta.get("warnings") or []):
+            self.runner.say(self.depth, f"warning: script {self.name}: {warning}")
         cache = bool(run.cache) and not i.get("skip_cache") and not i.get("fake_run")
         label = "script:" + self.name + "".join(",_" + v for v in chosen if not v.startswith("-"))
         if cache:
@@ -156,6 +164,10 @@ class Step:
         hit = self.runner.cache.lookup(KIND, self.key)
         if hit is None:
             return None
+        expires = hit.get("expires")
+        if isinstance(expires, (int, float)) and time.time() > expires:
+            self.runner.cache.remove_folder(hit["path"])  # MLC's cache_expiration
+            return None
         from ..cache.keys import folder_digests, digest
 
         for path, want in (hit.get("scripts") or {}).items():
@@ -230,6 +242,8 @@ class Step:
                     "new_env": {}, "paths": _paths(new_env, work),
                     "cm_new_env": new_env, "cm_new_state": new_state,
                     "cm_tags": self._cache_tags(), "scripts": trace,
+                    "expires": _expiry(self.i.get("cache_expiration",
+                                                   self.meta.get("cache_expiration")), self.name),
                     "version": env.get(prefix + "_DETECTED_VERSION") or self.version})
             else:
                 self._clean(work)
@@ -243,6 +257,9 @@ class Step:
                 lock.__exit__(None, None, None)
         runner.steps.append({"script": self.name, "cached": False, "depth": self.depth,
                              "path": work if cache else None})
+        if self.depth == 0:
+            for key, label in sorted((self.meta.get("print_env_at_the_end") or {}).items()):
+                runner.say(0, f"{label or 'ENV[' + key + ']'}: {new_env.get(key, '')}")
         return self._hand_back(saved_env, saved_state, new_env, new_state, cached=False,
                                work=work if cache else None)
 
@@ -252,7 +269,12 @@ class Step:
         tags += ["_" + v for v in self.variations if not v.startswith("-")]
         if self.version:
             tags.append("version-" + self.version)
-        return tags
+        for item in self.meta.get("extra_cache_tags_from_env") or []:
+            if isinstance(item, dict):
+                value = str(self.env.get(str(item.get("env")), "")).strip()
+                tags += ["deps-" + str(item.get("prefix", "")) + t for t in value.split(",") if t]
+        tags += self.extra_tags
+        return list(dict.fromkeys(tags))
 
     def _clean(self, work: str) -> None:
         if self.i.get("dirty"):
@@ -267,6 +289,9 @@ class Step:
         if not self.version and rs.default_version:
             self._default_version()
         env[prefix + "_TMP_CURRENT_SCRIPT_PATH"] = self.path
+        for name in self.meta.get("clean_output_files") or []:
+            if os.path.isfile(os.path.join(work, str(name))):
+                os.remove(os.path.join(work, str(name)))
         has_hooks = os.path.isfile(os.path.join(self.path, "customize.py"))
         local_keys = clean_keys(prefix) + list(self.meta.get("local_env_keys") or [])
         if has_hooks and str(self.meta.get("predeps", "True")).lower() not in ("0", "false", "no"):
@@ -288,6 +313,7 @@ class Step:
             work = out
         if has_hooks:
             r = self._hook("preprocess", work)
+            self.extra_tags += [str(t) for t in r.get("add_extra_cache_tags") or []]
             if r.get("skip"):
                 another = r.get("script") or {}
                 if not another:
@@ -309,6 +335,7 @@ class Step:
             r = self._hook("postprocess", work)
             if r.get("version"):
                 self.version = str(r["version"])
+            self.extra_tags += [str(t) for t in r.get("add_extra_cache_tags") or []]
         self._deps(rs.meta["post_deps"], list(self.meta.get("clean_env_keys_post_deps") or []))
         return None
 
@@ -344,6 +371,12 @@ class Step:
                          what=f"script {self.name}")
             except CommandFailed as exc:
                 status = exc.details.get("returncode")
+                for name in self.meta.get("print_files_if_script_error") or []:
+                    shown = os.path.join(cwd, str(name))
+                    if os.path.isfile(shown) and self.runner.on_line is not None:
+                        with open(shown, encoding="utf-8", errors="replace") as fh:
+                            for line in fh.read().splitlines()[-50:]:
+                                self.runner.on_line(f"{name}: {line}")
                 tail = [t for t in exc.details.get("tail") or [] if t.strip()][-3:]
                 raise CommandFailed(
                     f"script {self.name}: {os.path.basename(self.script_name or 'run')} "
@@ -458,6 +491,10 @@ class Step:
                 req["local_" + key] = dep.get(key) or {}
             try:
                 self.runner.run(req, self.depth + 1)
+            except NotFound as exc:
+                if not dep.get("ignore_missing"):
+                    raise
+                self.runner.say(self.depth + 1, f"note: {exc.message} (ignore_missing)")
             except CKError as exc:
                 if exc.message.startswith("script ") or exc.message.startswith("no CM/MLC"):
                     raise
@@ -487,6 +524,44 @@ class Step:
                 if drop in mine:
                     mine.remove(drop)
         return mine
+
+
+#: meta keys a run reads, and those that only document the script (help, GUIs, linting,
+#: tests): neither gets a note; any other key is named as ignored
+KNOWN_META = frozenset("""
+alias uid automation_alias automation_uid tags cache can_force_cache cache_expiration
+clean_files clean_output_files const const_state default_env default_version default_variation
+deps env env_key_mappings extra_cache_tags_from_env input_mapping
+invalid_variation_combinations valid_variation_combinations local_env_keys new_env_keys
+new_state_keys post_deps posthook_deps predeps prehook_deps print_env_at_the_end
+print_files_if_script_error script_name sort state update_meta_if_env variations versions
+version version_min version_max version_max_usable warnings clean_env_keys_post_deps
+adr add_deps_recursive ad add_deps customize
+category category_sort developers gui input_description tags_help name private tests
+variation_groups_order print_env_at_the_end_disabled min_cm_version min_mlc_version
+docker docker_input_mapping docker_off file_path_env_keys folder_path_env_keys
+sudo_install variation_tags_alias repo_to_report_errors
+""".split())
+
+_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def _expiry(value: Any, name: str) -> float | None:
+    """MLC's ``cache_expiration`` (``"10m"``, ``"2h"``, ``"3d"``; ``"0"``: already expired)
+    as the time after which the entry is no longer reused."""
+    if value in (None, "", False):
+        return None
+    text = str(value).strip().lower()
+    if text == "0":
+        return time.time()
+    try:
+        amount = int(text[:-1])
+        if text[-1] not in _UNITS or amount < 0:
+            raise ValueError
+    except ValueError:
+        raise MetaError(f"script {name}: cache_expiration {value!r} is not a duration "
+                        "(a whole number and m, h or d: 30m, 12h, 7d)") from None
+    return time.time() + amount * _UNITS[text[-1]]
 
 
 def _match(key: str, pattern: str) -> bool:
