@@ -175,6 +175,9 @@ def auth_error(expected: str | None, given: str | None,
     request whose action does not write needs the token (:func:`guarded_input`)."""
     if given and expected:
         message = "the bearer token is not valid for this server"
+    elif given:
+        message = ("this server was started without a token, so no token is valid: send "
+                   "reads without 'Authorization'")
     elif not expected:
         message = (f"{reason}, so it needs the token, and this server was started without one"
                    if reason else
