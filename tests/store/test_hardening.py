@@ -227,3 +227,46 @@ def test_export_refuses_a_link_out_of_the_repo(tmp_path) -> None:
              "path": str(repo / "dataset" / "x")}
     with pytest.raises(ArchiveError, match="outside its repo"):
         archive.export_entries([entry], str(tmp_path / "x.zip"))
+
+
+# -- siblings: archives racing with other writers ---------------------------------------------
+def test_export_of_an_entry_removed_meanwhile_is_16(home, tmp_path, monkeypatch) -> None:
+    ok(action="add", automation="dataset", artifact="x")
+    real_walk = archive._walk
+
+    def vanishing(entry):
+        out = real_walk(entry)
+        return out + [(os.path.join(entry["path"], "gone.txt"), "dataset/x/gone.txt")]
+
+    monkeypatch.setattr(archive, "_walk", vanishing)
+    out = tmp_path / "x.zip"
+    r = access(action="export", automation="dataset", file=str(out))
+    assert r["return"] == 16 and "vanished" in r["error"], r
+    assert not out.exists() and not [n for n in os.listdir(tmp_path) if n.startswith(".tmp")]
+
+
+def test_concurrent_imports_of_one_archive(home, tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from cknowledge import api
+    from tests.conftest import SRC
+
+    ok(action="add", automation="dataset", artifact="a", meta={"k": 1})
+    ok(action="add", automation="dataset", artifact="b")
+    out = str(tmp_path / "ab.zip")
+    ok(action="export", automation="dataset", file=out)
+    ok(action="rm", automation="dataset", artifact="*", force=True)
+    api.reset()
+    script = ("import json, sys, cknowledge; print(json.dumps(cknowledge.access("
+              "{'action': 'import', 'file': sys.argv[1]})))")
+    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    procs = [subprocess.Popen([sys.executable, "-c", script, out], env=env, text=True,
+                              stdout=subprocess.PIPE, stdin=subprocess.DEVNULL) for _ in range(3)]
+    codes = [json.loads(p.communicate(timeout=120)[0])["return"] for p in procs]
+    assert set(codes) <= {0, 8} and codes.count(0) == 1, codes
+    api.reset()
+    found = ok(action="find", automation="dataset")["list"]
+    assert sorted(e["name"] for e in found) == ["a", "b"]
+    assert ok(action="load", automation="dataset", artifact="a")["meta"]["k"] == 1

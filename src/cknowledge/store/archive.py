@@ -21,6 +21,7 @@ from typing import Any
 from ..errors import (AlreadyExists, Ambiguous, ArchiveError, CKError, InvalidInput, NotFound,
                       UnsafeName)
 from .cid import ArtifactRef, check_name
+from .entrydir import delete_dir, rename_dir
 from .index import Parsed
 from .legacy import read_entry
 
@@ -183,6 +184,10 @@ def export_entries(entries: list[dict[str, Any]], file: str) -> dict[str, Any]:
                     for path, arc in _walk(e):
                         tf.add(path, arc, recursive=False)
         os.replace(tmp, file)
+    except FileNotFoundError as exc:
+        os.unlink(tmp)
+        raise NotFound(f"{exc.filename} vanished while being exported (removed or renamed "
+                       "meanwhile); nothing was written") from None
     except BaseException:
         os.unlink(tmp)
         raise
@@ -311,11 +316,17 @@ def import_archive(store: Any, file: str, repo: str | None = None,
             folder = os.path.join(target.path, auto)
             os.makedirs(folder, exist_ok=True)
             dst = os.path.join(folder, name)
-            if os.path.lexists(dst):
-                from .entrydir import delete_dir
-
-                delete_dir(dst)
-            os.rename(os.path.join(stage, auto, name), dst)
+            with store._lock(target, auto, name):
+                if os.path.lexists(dst):
+                    if not overwrite:  # arrived since the check above
+                        raise AlreadyExists(f"{auto} entry {target.name}:{name} exists already "
+                                            "(--overwrite replaces it)")
+                    try:
+                        delete_dir(dst)
+                    except NotFound:
+                        pass
+                rename_dir(os.path.join(stage, auto, name), dst,
+                           f"{auto} entry {target.name}:{name}")
             parsed: Parsed = read_entry(target.path, target.uid, auto, name)
             done.append({"automation": auto, "name": name, "uid": parsed.uid,
                          "repo": target.name, "path": dst, "tags": parsed.tags})
