@@ -126,3 +126,15 @@ def test_cli_strings_that_convert_to_nothing_usable(value, annotation) -> None:
     with pytest.raises(InvalidInput) as err:
         convert(value, annotation, "k")
     assert len(err.value.message) < 200
+
+
+def test_export_to_paths_that_cannot_be_written(home, tmp_path) -> None:
+    api.access({"action": "add", "automation": "dataset", "artifact": "x"})
+    (tmp_path / "a-file").write_text("x")
+    (tmp_path / "a-dir.zip").mkdir()
+    for file in (f"{tmp_path}/\0.zip", f"{tmp_path}/{'a' * 5000}.zip",
+                 f"{tmp_path}/a-file/x.zip", f"{tmp_path}/a-dir.zip"):
+        r = api.access({"action": "export", "automation": "dataset", "file": file})
+        _check(r)
+        assert r["return"] == 2, r
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".tmp")]

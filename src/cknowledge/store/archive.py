@@ -160,9 +160,14 @@ def export_entries(entries: list[dict[str, Any]], file: str) -> dict[str, Any]:
         seen[key] = e["repo"]
     manifest = {"format": 1, "entries": [
         {k: e[k] for k in ("automation", "name", "uid", "repo", "tags")} for e in entries]}
+    if "\0" in file:
+        raise InvalidInput(f"archive name {file!r} has a NUL byte")
     folder = os.path.dirname(os.path.abspath(file))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write archive {file}: {exc.strerror or exc}") from None
     os.close(fd)
     try:
         if kind == "zip":
@@ -186,8 +191,15 @@ def export_entries(entries: list[dict[str, Any]], file: str) -> dict[str, Any]:
         os.replace(tmp, file)
     except FileNotFoundError as exc:
         os.unlink(tmp)
+        if exc.filename == tmp or exc.filename2 == file:
+            raise InvalidInput(f"cannot write archive {file}: {exc.strerror}") from None
         raise NotFound(f"{exc.filename} vanished while being exported (removed or renamed "
                        "meanwhile); nothing was written") from None
+    except OSError as exc:
+        os.unlink(tmp)
+        if exc.filename == tmp or exc.filename2 == file:  # the final rename
+            raise InvalidInput(f"cannot write archive {file}: {exc.strerror}") from None
+        raise
     except BaseException:
         os.unlink(tmp)
         raise
