@@ -116,8 +116,8 @@ def check_request(request: dict[str, Any]) -> None:
     for key, value in request.items():
         if not isinstance(key, str):
             raise InvalidInput(f"request keys must be strings; got {_short(key)}")
-        if isinstance(value, (str, bool, int)) or value is None:
-            continue
+        if isinstance(value, (str, bool, int)) or value is None or hasattr(value, "__fspath__"):
+            continue  # a path object is converted to text by the action's annotation
         problem = tree_problem(value, strict=True)
         if problem:
             raise InvalidInput(f"the input {key!r} {problem}")
