@@ -79,6 +79,14 @@ def _replay(log: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     return state, (_apply(state, *pending) if pending else state)
 
 
+def _wrote(log: str) -> bool:
+    try:
+        with open(log) as fh:
+            return "\nE" in fh.read()
+    except FileNotFoundError:
+        return False
+
+
 @pytest.mark.slow
 def test_writers_killed_at_random_leave_a_whole_store(home, tmp_path) -> None:
     rnd = random.Random(os.getpid())
@@ -96,7 +104,10 @@ def test_writers_killed_at_random_leave_a_whole_store(home, tmp_path) -> None:
                 [sys.executable, "-c", WRITER, f"r{rnd_no}w{w}", str(rnd.randrange(1 << 30)), log],
                 env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE, text=True))
-        time.sleep(rnd.uniform(0.5, 1.5))
+        deadline = time.monotonic() + 30  # started (slower under coverage), then writing
+        while time.monotonic() < deadline and not all(_wrote(log) for _, log in logs[-2:]):
+            time.sleep(0.05)
+        time.sleep(rnd.uniform(0.05, 0.6))
         for p in procs:
             p.send_signal(signal.SIGKILL)
         for p in procs:
