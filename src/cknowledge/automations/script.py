@@ -23,13 +23,14 @@ class ScriptAutomation(Automation):
         --env.K=V; --dry-run prints the resolved graph; --lock=FILE writes it; --from-lock=FILE
         reproduces it; --timeout=SECONDS stops the steps' commands after that long overall."""
         from ..cmcompat import dispatch
+
+        if dispatch.is_foreign(self.kernel, artifact, tags):  # a CM/MLC script
+            return dispatch.run(self.kernel, artifact, tags, version, inputs, env,
+                                dry_run=dry_run, quiet=quiet, timeout=timeout)
         from ..workflow import run
         from ..workflow.steps import parse_timeout, step_deadline
 
         with step_deadline(parse_timeout(timeout, "--timeout")):
-            if dispatch.is_foreign(self.kernel, artifact, tags):  # a CM/MLC script
-                return dispatch.run(self.kernel, artifact, tags, version, inputs, env,
-                                    dry_run=dry_run, quiet=quiet)
             return run(self.kernel, self.name, artifact, tags, version, inputs, env,
                        dry_run=dry_run, lock=lock, from_lock=from_lock,
                        on_line=self.kernel.output(quiet))

@@ -50,7 +50,7 @@ def is_foreign(kernel: Kernel, artifact: str | None, tags: Any) -> bool:
 
 def run(kernel: Kernel, artifact: str | None, tags: Any, version: str | None,
         inputs: dict[str, Any], env: dict[str, Any] | None, dry_run: bool = False,
-        quiet: bool = False) -> dict[str, Any]:
+        quiet: bool = False, timeout: Any = None) -> dict[str, Any]:
     request: dict[str, Any] = {}
     for key, value in inputs.items():
         request[ALIASES.get(key, key)] = value
@@ -67,6 +67,14 @@ def run(kernel: Kernel, artifact: str | None, tags: Any, version: str | None,
 
         return plan(kernel, request)
     runner = Runner(kernel, kernel.output(quiet), new=bool(request.pop("new", False)))
+    if timeout is not None:
+        import time
+
+        from ..workflow.steps import parse_timeout
+
+        seconds = parse_timeout(timeout, "--timeout")
+        if seconds is not None:
+            runner.deadline = (time.monotonic() + seconds, seconds)
     try:
         result = runner.run(request)
     finally:

@@ -136,6 +136,8 @@ class Runner:
         self._os_info: dict[str, dict[str, Any]] = {}
         self._traces: list[dict[str, str]] = []
         self.steps: list[dict[str, Any]] = []
+        #: ``--timeout``: (monotonic deadline, seconds) for every native script of the run
+        self.deadline: tuple[float, float] | None = None
 
     # -- plumbing -----------------------------------------------------------------------
     def say(self, depth: int, text: str) -> None:

@@ -49,7 +49,6 @@ class Step:
         self.prefix, self.entry = prefix, entry
         self.name = f"{entry['repo']}:{entry['name']}"
         self.path = str(entry["path"])
-        self.info = self.runner.os_info(prefix)
         self._inputs_to_env(prefix)
         meta = copy.deepcopy(entry["meta"] or {})
         self.meta = meta
@@ -100,9 +99,15 @@ class Step:
     def _what(self) -> tuple[str | None, list[str], list[str], list[str]]:
         return what(self.i)
 
+    @property
+    def info(self) -> dict[str, Any]:
+        """``os_info`` (computed once per runner, only when a script really runs)."""
+        return self.runner.os_info(self.prefix)
+
     def _inputs_to_env(self, prefix: str) -> None:
         i, env = self.i, self.env
-        env.update(self.info.get("env") or {})
+        if prefix == "MLC" or os.name == "nt":  # only these add env of their own
+            env.update(self.info.get("env") or {})
         for key in HOST_ENV_KEYS:
             if os.environ.get(key) and not env.get(key):
                 env[key] = os.environ[key]
@@ -146,7 +151,10 @@ class Step:
         def keep(d: dict[str, Any]) -> dict[str, Any]:
             return {k: v for k, v in d.items() if "_TMP_" not in k}
 
-        facts = {"os": self.info["platform"], "bits": self.info["bits"],
+        import struct
+        import sys
+
+        facts = {"os": sys.platform, "bits": struct.calcsize("P") * 8,
                  "machine": os.uname().machine if hasattr(os, "uname") else ""}
         parts = {"flavor": self.prefix, "files": folder_digests(self.path),
                  "meta": self.entry["meta"], "variations": self.variations,
@@ -366,10 +374,17 @@ class Step:
         from .. import proc
 
         def runner(argv: list[str], cwd: str) -> int:
+            limit, source = None, None
+            if self.runner.deadline is not None:
+                limit = max(self.runner.deadline[0] - time.monotonic(), 0.0)
+                source = f"--timeout={self.runner.deadline[1]:g} for the whole run"
             try:
                 proc.run(argv, cwd=cwd, on_line=self.runner.on_line,
-                         what=f"script {self.name}")
+                         what=f"script {self.name}", timeout=limit, timeout_source=source)
             except CommandFailed as exc:
+                if exc.details.get("timeout") is not None:
+                    raise CommandFailed(f"script {self.name}: {exc.message}",
+                                        **exc.details) from None
                 status = exc.details.get("returncode")
                 for name in self.meta.get("print_files_if_script_error") or []:
                     shown = os.path.join(cwd, str(name))

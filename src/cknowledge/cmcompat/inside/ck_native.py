@@ -21,10 +21,7 @@ from typing import Any
 
 import json
 import os
-import platform
 import re
-import struct
-import subprocess
 
 TRUE = ("yes", "on", "true", "1")
 FALSE = ("no", "off", "false", "0", "")
@@ -55,6 +52,10 @@ def is_true(value: object) -> bool:
 
 def host_os_info(prefix: str = "CM") -> dict[str, Any]:
     """The ``os_info`` dictionary that CM and MLC scripts receive (POSIX and Windows)."""
+    import platform
+    import struct
+    import subprocess
+
     pbits = str(8 * struct.calcsize("P"))
     info: dict[str, Any] = {}
     system = platform.system().lower()
