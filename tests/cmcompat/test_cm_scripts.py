@@ -106,6 +106,7 @@ def build(root: Path) -> ForeignRepo:
                 'echo "CMT_W_PATH=$CM_TMP_CURRENT_SCRIPT_PATH" > tmp-run-env.out\n'
                 'echo "CMT_W_CWD=$CM_TMP_CURRENT_PATH" >> tmp-run-env.out\n'
                 'echo "CMT_W_EQ=a=b" >> tmp-run-env.out\n')
+    repo.script("sleepy", {"tags": ["sleepy"]}, "sleep 30\n")
     for twin in ("twin-1", "twin-2"):
         repo.script(twin, {"tags": ["twin"], "new_env_keys": ["CMT_TWIN"]},
                     f'echo "CMT_TWIN={twin}" > tmp-run-env.out\n')
@@ -255,3 +256,12 @@ def test_several_matches_never_prompt(cmrepo: ForeignRepo, ck: Any) -> None:
     assert run(ck, "script:cmtest:twin-2")["new_env"] == {"CMT_TWIN": "twin-2"}
     # a dependency takes the first in registry order, then folder name (CM's --quiet)
     assert run(ck, "--tags=usetwin")["new_env"] == {"CMT_TWIN": "twin-1"}
+
+
+def test_timeout_stops_the_native_script(cmrepo: ForeignRepo, ck: Any) -> None:
+    import time
+
+    start = time.monotonic()
+    rc, out, err = ck("run", "script", "--tags=sleepy", "--timeout=1")
+    assert rc == 14 and "timeout" in err and "--timeout=1" in err, err
+    assert time.monotonic() - start < 20
