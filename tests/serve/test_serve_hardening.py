@@ -102,6 +102,8 @@ def test_a_server_without_token_names_why(home: Path) -> None:
     ({"action": "x", "python": "python3"}, True),
     ({"action": "x", "file": "notes.txt"}, True),   # relative: the server's folder
     ({"action": "x", "python": None}, False),
+    ({"action": "x", "python": 0}, True),          # converted to the text "0": a program
+    ({"action": "x", "hub": False}, True),
 ])
 def test_guarded_inputs(tmp_path: Path, request_: dict[str, Any], guarded: bool) -> None:
     assert (guarded_input(request_, str(tmp_path)) is not None) is guarded

@@ -96,8 +96,6 @@ GUARDED_INPUTS: dict[str, str] = {
     "file": "path", "path": "path", "root": "path", "dir": "path", "folder": "path",
     "out": "path", "output": "path", "lock": "path", "from_lock": "path", "cwd": "path",
 }
-#: Keys read by the kernel itself, not passed to the action as inputs.
-_NOT_INPUTS = ("action", "automation")
 #: Whatever the input's name, a value of these shapes is a URL or a path:
 _URL_VALUE = re.compile(r"[A-Za-z0-9+.-]:/|^[/\\]{2}")
 _PATH_VALUE = re.compile(r"^(~|\.{1,2}$)|[/\\]")
@@ -113,11 +111,10 @@ def guarded_input(request: dict[str, Any], home: str) -> str | None:
     that is not inside ``home`` (``/x``, ``~``, ``..``, ``a/b``, ``a\\b``). Deciding by
     name and shape, not by what one action does with the value, keeps the rule true for
     actions added later and for repo automations the server has never seen."""
-    for key, value in request.items():
-        if key in _NOT_INPUTS:
-            continue
+    for key, value in request.items():   # "action" and "automation" too: names only
         kind = GUARDED_INPUTS.get(str(key))
-        if kind in ("executable", "url") and value not in (None, "", [], False):
+        empty = value is None or (isinstance(value, (str, list, dict)) and not value)
+        if kind in ("executable", "url") and not empty:
             what = "a program to run" if kind == "executable" else "a server to contact"
             return f"the input {key!r} names {what}"
         reason = _guarded_value(value, home, kind == "path", 0)
