@@ -296,7 +296,7 @@ def merge_adr(into: dict[str, Any], new: dict[str, Any]) -> None:
         return
     for name, body in new.items():
         if not isinstance(body, dict):
-            raise MetaError(f"add_deps_recursive.{name} must be a mapping, not {body!r}")
+            continue  # names no dependency update (CM and MLC carry it along to no effect)
         have = into.setdefault(name, {})
         tags = native.tags_of(have) + [t for t in native.tags_of(body)
                                        if t not in native.tags_of(have)]
