@@ -229,3 +229,19 @@ def test_known_query_parameters_still_work(hub_client: Any) -> None:
     assert hub_client.get("/api/v1/components?q=x&tag=y&limit=5&offset=0").status_code == 200
     r = hub_client.get(f"/api/v1/scoreboards/{BOARD}/results?sort=qps&order=desc&limit=5")
     assert r.status_code == 200
+
+
+@pytest.mark.parametrize("ctype", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_write_body_that_is_not_json_is_415(hub_client: Any, hub_users: Any,
+                                              ctype: str | None) -> None:
+    import json
+
+    headers = {**hub_users.auth("alice"), **({"Content-Type": ctype} if ctype else {})}
+    r = hub_client.post(RESULTS, content=json.dumps(submission(1)).encode(), headers=headers)
+    assert r.status_code == 415 and r.json()["return"] == 2, r.text
+    assert "application/json" in r.json()["error"]
+    r = hub_client.post(RESULTS, content=b"{}", headers={**headers, "Authorization": "Bearer x"})
+    assert r.status_code == 401   # authenticated first
+    r = hub_client.post("/api/v1/components/dataset/x/versions", json={"version": "1.0"},
+                        headers=hub_users.auth("alice"))
+    assert r.status_code == 415 and "multipart/form-data" in r.json()["error"]

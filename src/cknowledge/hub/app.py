@@ -126,6 +126,24 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+def _wrong_media(request: Request) -> Response | None:
+    """The 415 answer for a write to the API whose body is not of the route's type (JSON;
+    multipart for a publish), else None. FastAPI reads such a body as no body at all."""
+    if request.method != "POST" or not request.url.path.startswith("/api/"):
+        return None
+    media = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if request.url.path.endswith("/versions"):
+        wants, ok = "multipart/form-data", media == "multipart/form-data"
+    else:
+        wants = "application/json"
+        ok = media == wants or (media.startswith("application/") and media.endswith("+json"))
+    if ok:
+        return None
+    return JSONResponse({"return": 2, "error": f"hub: send the body as {wants} "
+                                               f"(Content-Type: {media or 'none'})"},
+                        status_code=415)
+
+
 def _has_nul(scope: Any) -> bool:
     """Whether the path or query holds a NUL character (no database stores one in text)."""
     raw = (scope.get("raw_path") or scope.get("path", "").encode("utf-8", "replace")) + \
@@ -243,6 +261,9 @@ def create_app(db_url: str, root: str, *, max_upload: int = 64 * MiB,
         refused = await refused_token(request)
         if refused is not None:
             return refused
+        wrong_type = _wrong_media(request)
+        if wrong_type is not None:
+            return wrong_type
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):   # docs/hub.md: 400
             where: dict[str, Any] = next(e for e in errors if e.get("type") == "json_invalid")
