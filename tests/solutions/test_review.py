@@ -191,7 +191,8 @@ def test_an_invalid_loadgen_run_is_one_line_with_logs_and_an_invalid_experiment(
                            "SingleStream performance run INVALID (not satisfied: min duration")
     assert "--max_duration_ms=200 is below the minimum --duration_ms=2000" in last
     assert f"(logs: {out_dir}; recorded as experiment:mine-" in last
-    assert out.strip() == ""  # --json: no progress on stdout
+    # --json: no progress on stdout, only CK's {return, error} object
+    assert json.loads(out) == {"return": 14, "error": last.removeprefix("ck: error: ")}
     assert not (out_dir / INCOMPLETE).exists()  # finished, recorded, just not valid
     summary = json.loads((out_dir / "result.json").read_text())
     assert summary["valid"] is False and summary["inputs"]["count"] == 2

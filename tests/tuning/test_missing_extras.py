@@ -26,7 +26,9 @@ def test_run_tuning_names_the_extra(monkeypatch, blocked, strategy) -> None:
 
 
 def test_require_names_the_module_and_extra(monkeypatch) -> None:
+    # as if not installed, even where an earlier test imported it already
     monkeypatch.setitem(sys.modules, "plotly", None)
+    monkeypatch.setitem(sys.modules, "plotly.graph_objects", None)
     with pytest.raises(InvalidInput, match=r"the HTML plot needs plotly, which is not "
                                            r"installed: pip install 'cknowledge\[tune\]'"):
         require("plotly.graph_objects", "the HTML plot")
