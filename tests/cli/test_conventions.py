@@ -160,3 +160,19 @@ def test_verbose_shows_commands_and_env(home, capsys):
     finally:
         proc.VERBOSE.reset(token)
     assert seen[0].startswith("$ true") and "    CK_X=1" in seen
+
+
+def test_input_file_that_is_not_text_is_one_line(ck, tmp_path):
+    """``@file`` holding binary data is one usage error naming the file, never a traceback;
+    a UTF-8 byte-order mark (as some Windows editors write) is not content."""
+    for name in ("garbage.yaml", "garbage.json"):
+        bad = tmp_path / name
+        bad.write_bytes(b"\x00\xe9\xff\xfe" * 500)
+        rc, out, err = ck("add", "dataset:g", f"@{bad}")
+        assert rc == 2, err
+        line = one_error_line(err)
+        assert f"input file {bad} is not UTF-8 text" in line
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps({"tags": "x,y"}).encode())
+    request, _ = parse_argv(["find", "dataset", f"@{bom}"])
+    assert request["tags"] == "x,y"

@@ -38,8 +38,16 @@ def set_dotted(target: dict[str, Any], key: str, value: Any) -> None:
 def read_input_file(path: str) -> dict[str, Any]:
     if not os.path.isfile(path):
         raise UsageError(f"input file {path} not found")
-    with open(path, encoding="utf-8") as fh:
-        text = fh.read()
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read input file {path}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark is not content
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"input file {path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at "
+                         f"offset {exc.start}); give a JSON or YAML file") from None
     try:
         if path.endswith((".yaml", ".yml")):
             import yaml
