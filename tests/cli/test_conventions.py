@@ -171,7 +171,7 @@ def test_input_file_that_is_not_text_is_one_line(ck, tmp_path):
         rc, out, err = ck("add", "dataset:g", f"@{bad}")
         assert rc == 2, err
         line = one_error_line(err)
-        assert f"input file {bad} is not UTF-8 text" in line
+        assert str(bad) in line and "not UTF-8 text" in line
     bom = tmp_path / "bom.json"
     bom.write_bytes(b"\xef\xbb\xbf" + json.dumps({"tags": "x,y"}).encode())
     request, _ = parse_argv(["find", "dataset", f"@{bom}"])

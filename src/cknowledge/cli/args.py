@@ -36,33 +36,14 @@ def set_dotted(target: dict[str, Any], key: str, value: Any) -> None:
 
 
 def read_input_file(path: str) -> dict[str, Any]:
-    if not os.path.isfile(path):
-        raise UsageError(f"input file {path} not found")
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise UsageError(f"cannot read input file {path}: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8-sig")  # a byte-order mark is not content
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"input file {path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at "
-                         f"offset {exc.start}); give a JSON or YAML file") from None
-    try:
-        if path.endswith((".yaml", ".yml")):
-            import yaml
+    """``@FILE``: read as a meta file is (bounded, UTF-8, one mapping; YAML by suffix)."""
+    from ..errors import InvalidInput
+    from ..store.metaio import read_input_file as read_bounded
 
-            data = yaml.safe_load(text)
-        else:
-            import json
-
-            data = json.loads(text)
-    except Exception as exc:
-        first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise UsageError(f"cannot parse input file {path}: {first}") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"input file {path} must hold a mapping")
-    return data
+    try:
+        return read_bounded(path)
+    except InvalidInput as exc:
+        raise UsageError(exc.message) from None
 
 
 def parse_argv(argv: list[str]) -> tuple[dict[str, Any], dict[str, bool]]:

@@ -81,7 +81,7 @@ def read_text(path: str, max_bytes: int | None = None) -> str:
         raise MetaError(f"cannot read {path}: over the limit of {max_bytes} bytes for a "
                         "meta file", path=path)
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")  # a byte-order mark (Windows editors) is not content
     except UnicodeDecodeError as exc:
         raise MetaError(f"cannot read {path}: not UTF-8 text (byte {exc.start}); is it a "
                         "binary file?", path=path) from None
