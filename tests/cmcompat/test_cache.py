@@ -101,3 +101,36 @@ def test_cm_reuses_a_wrong_result_where_we_do_not(repo: ForeignRepo, ck: Any,
     assert cm("y").startswith("x-")                    # CM: the x result for y
     assert result(ck, "--env.CMT_IN=x")[0].startswith("x-")
     assert result(ck, "--env.CMT_IN=y")[0].startswith("y-")   # ours: computed for y
+
+
+def test_nested_cached_steps_record_every_script_they_ran(tmp_path: Path, ck: Any,
+                                                          hooks: str) -> None:
+    """A cached step whose first dependency is cached too and whose second is not (as
+    MLC's get-cmake and get-gcc are): both runs commit, and the outer entry records the
+    second dependency's files, so that editing them misses."""
+    repo = ForeignRepo(tmp_path / "nested", "mlc")
+    repo.script("inner", {"tags": ["inner"], "cache": True, "new_env_keys": ["MLT_IN"]},
+                'echo "MLT_IN=i" > tmp-run-env.out\n')
+    repo.script("sibling", {"tags": ["sibling"], "new_env_keys": ["MLT_SIB"]},
+                'echo "MLT_SIB=s1" > tmp-run-env.out\n')
+    repo.script("outer", {"tags": ["outer"], "cache": True,
+                          "deps": [{"tags": "inner"}, {"tags": "sibling"}],
+                          "new_env_keys": ["MLT_OUT"]},
+                'echo "MLT_OUT=${MLT_IN}-${MLT_SIB}-$(date +%s%N)" > tmp-run-env.out\n')
+    rc, out, err = ck("pull", "repo", str(repo.root))
+    assert rc == 0, err
+
+    def outer() -> tuple[str, bool]:
+        rc, out, err = ck("run", "script", "--tags=outer", "--json")
+        assert rc == 0, err
+        data = json.loads(out)
+        return data["new_env"]["MLT_OUT"], data["cached"]
+
+    first, cached = outer()
+    assert not cached and first.startswith("i-s1-")
+    assert outer() == (first, True)
+    (repo.root / "script" / "sibling" / "run.sh").write_text(
+        '#!/bin/bash\necho "MLT_SIB=s2" > tmp-run-env.out\n')
+    backdate_tree(repo.root)
+    changed, cached = outer()
+    assert not cached and changed.startswith("i-s2-")

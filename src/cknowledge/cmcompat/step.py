@@ -261,7 +261,8 @@ class Step:
             raise
         finally:
             if cache:
-                runner._traces.remove(trace)
+                # by identity: two traces may hold the same scripts and compare equal
+                runner._traces[:] = [t for t in runner._traces if t is not trace]
                 lock.__exit__(None, None, None)
         runner.steps.append({"script": self.name, "cached": False, "depth": self.depth,
                              "path": work if cache else None})
