@@ -35,7 +35,7 @@ def test_the_flagship_manifest_is_valid() -> None:
     (lambda m: m["prepare"][0].update(version="==>1"), "prepare.0.version"),
     (lambda m: m["prepare"][0].update(name="Bad Name"), "prepare.0.name"),
     (lambda m: m.update(colour="blue"), "colour"),
-    (lambda m: m["inputs"]["count"].update(type="float"), "inputs.count.type"),
+    (lambda m: m["inputs"]["count"].update(type="complex"), "inputs.count.type"),
 ])
 def test_shape_errors_name_the_field(change: Any, field: str) -> None:
     entry = flagship()

@@ -120,8 +120,12 @@ def _rerun(kernel: Kernel, meta: dict[str, Any], locked: list[dict[str, Any]] | 
                             dict(inputs.get("env") or {}),
                             int(inputs.get("repetitions") or 5), int(inputs.get("warmup") or 0),
                             locked=locked, meter=meter)
+    if comp.get("automation") == "solution":
+        from ..solutions import replay_run
+
+        return replay_run(kernel, str(artifact), dict(inputs), locked)
     raise InvalidInput(f"cannot replay an experiment of {comp.get('automation')!r}: only "
-                       "program and script benchmarks are replayed")
+                       "program, script and solution benchmarks are replayed")
 
 
 def replay(kernel: Kernel, meta: dict[str, Any], meter: EnergyMeter | None = None
@@ -130,7 +134,8 @@ def replay(kernel: Kernel, meta: dict[str, Any], meter: EnergyMeter | None = Non
     from .drift import diff
     from .record import experiment_meta
 
-    if meta.get("kind") != "benchmark" or not isinstance(meta.get("metrics"), dict):
+    if meta.get("kind") not in ("benchmark", "solution-benchmark") or \
+            not isinstance(meta.get("metrics"), dict):
         raise InvalidInput("this experiment was not recorded by 'ck benchmark': nothing to replay")
     nodes = (meta.get("lock") or {}).get("nodes")
     lock_status = "reproduced" if nodes else "no lock recorded"
@@ -144,5 +149,8 @@ def replay(kernel: Kernel, meta: dict[str, Any], meter: EnergyMeter | None = Non
     metrics = compare_metrics(meta["metrics"], now["metrics"],
                               select(meta["metrics"], now["metrics"]))
     agree = all(m["agree"] is not False for m in metrics.values())
-    return {"agree": agree, "metrics": metrics, "drift": diff(meta, now), "lock": lock_status,
-            "now": now, "warnings": measured.get("warnings") or []}
+    out = {"agree": agree, "metrics": metrics, "drift": diff(meta, now), "lock": lock_status,
+           "now": now, "warnings": measured.get("warnings") or []}
+    if measured.get("replay_experiment"):  # a solution run records itself
+        out["run"] = measured["replay_experiment"]
+    return out

@@ -124,19 +124,28 @@ def init(kernel: Kernel, entry: dict[str, Any], backend: str | None = None,
 
 def benchmark(kernel: Kernel, entry: dict[str, Any], given: dict[str, Any],
               output: str | None = None, submit: bool = False, hub: str | None = None,
-              on_line: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """``ck benchmark solution:X``: see :mod:`.run`."""
+              on_line: Callable[[str], None] | None = None,
+              locked: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``ck benchmark solution:X``: see :mod:`.run` (and :mod:`.generic` for command and
+    workflow runs). ``locked``: the lock nodes a replay pins (see :func:`check_locked`)."""
     from .run import run_benchmark
 
     manifest = load_manifest(entry)
     inputs = bind_inputs(manifest, given, label_of(entry))
+    if manifest.run.harness != "mlperf-loadgen":
+        from .harness import check_templates
+
+        check_templates(manifest, label_of(entry))
     if output:  # refuse an unusable --output before anything is prepared
         from .run import check_output
 
         check_output(output, label_of(entry))
     lock_dir = tempfile.mkdtemp(prefix="ck-solution-lock-")
     try:
-        _check_python(kernel, manifest, label_of(entry))
+        if manifest.run.harness == "mlperf-loadgen" or manifest.run.python is not None:
+            _check_python(kernel, manifest, label_of(entry))
+        if locked is not None:
+            check_locked(kernel, entry, manifest, inputs, locked)
         steps = prepare(kernel, entry, manifest, inputs, on_line, lock_dir)
         lock = _merge_locks(lock_dir)
     finally:
@@ -161,3 +170,70 @@ def _merge_locks(folder: str) -> dict[str, Any]:
                 seen.add(key)
                 nodes.append(node)
     return {"format": fmt, "nodes": nodes}
+
+
+def check_locked(kernel: Kernel, entry: dict[str, Any], manifest: Manifest,
+                 inputs: dict[str, Any], locked: list[dict[str, Any]]) -> None:
+    """Plan every active prepare step (nothing runs) and refuse, with
+    :class:`~cknowledge.errors.Unsatisfiable`, a plan whose components differ from the
+    recorded lock (another version, another cache key)."""
+    from ..errors import Unsatisfiable
+    from ..workflow import read_lock, run
+
+    recorded = {str(n.get("ident")): n for n in locked}
+    folder = tempfile.mkdtemp(prefix="ck-solution-plan-")
+    differences: list[str] = []
+    try:
+        for step in manifest.prepare:
+            if not step.active(inputs):
+                continue
+            path = os.path.join(folder, f"{step.name}.yaml")
+            run(kernel, step.kind, None, step.tags, step.version, {}, None, dry_run=True,
+                lock=path)
+            for node in read_lock(path).get("nodes") or []:
+                was = recorded.get(str(node.get("ident")))
+                if was is None:
+                    differences.append(f"{node.get('kind')}:{node.get('name')} was not in "
+                                       "the recorded lock")
+                elif was.get("version") != node.get("version"):
+                    differences.append(f"{node.get('kind')}:{node.get('name')} "
+                                       f"{was.get('version')} → {node.get('version')}")
+                elif was.get("key") != node.get("key"):
+                    differences.append(f"{node.get('kind')}:{node.get('name')}: another "
+                                       "cache key (its inputs or files changed)")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if differences:
+        raise Unsatisfiable(f"{label_of(entry)}: the recorded lock cannot be reproduced "
+                            "here: " + "; ".join(differences))
+
+
+def replay_run(kernel: Kernel, artifact: str, inputs: dict[str, Any],
+               locked: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """Run a recorded solution benchmark again with its inputs (and lock); what
+    :func:`cknowledge.experiments.analysis.replay` compares. An invalid run is compared
+    too (its problems go with it)."""
+    from ..errors import CommandFailed
+    from ..store.cid import parse_artifact
+
+    entry = kernel.store.load("solution", parse_artifact(artifact))
+    try:
+        summary = benchmark(kernel, entry, dict(inputs), locked=locked)
+        warnings: list[str] = []
+    except CommandFailed as exc:
+        invalid = exc.details.get("result")
+        if not isinstance(invalid, dict) or "experiment" not in invalid:
+            raise
+        summary = invalid
+        warnings = [f"the replayed run is not valid: {'; '.join(summary['problems'])}"]
+    saved = kernel.store.load("experiment", parse_artifact(
+        f"{summary['experiment']['repo']}:{summary['experiment']['name']}"))
+    meta = saved["meta"]
+    from ..experiments.record import SECTIONS
+
+    measured = {k: meta.get(k) for k in SECTIONS}
+    measured["samples"] = {k: v["samples"] for k, v in (meta.get("metrics") or {}).items()}
+    measured["units"] = {k: v.get("unit") or "" for k, v in (meta.get("metrics") or {}).items()}
+    measured["warnings"] = warnings
+    measured["replay_experiment"] = summary["experiment"]
+    return measured

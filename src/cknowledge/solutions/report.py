@@ -21,19 +21,21 @@ CONFIG = ("scenario", "backend", "count")
 
 
 def table(manifest: Manifest, inputs: dict[str, Any], metrics: dict[str, float | None],
-          valid: bool, platform: str = "this machine") -> list[dict[str, Any]]:
-    """This run first, then the reference rows of the same scenario, then the others."""
+          valid: bool, platform: str = "this machine",
+          columns: tuple[str, ...] = CONFIG) -> list[dict[str, Any]]:
+    """This run first, then the reference rows of the same scenario, then the others;
+    ``columns``: the inputs shown (the MLPerf ones by default)."""
     rows = [{"source": "this run" + ("" if valid else " (INVALID)"),
-             **{k: inputs.get(k) for k in CONFIG}, "metrics": metrics, "platform": platform}]
+             **{k: inputs.get(k) for k in columns}, "metrics": metrics, "platform": platform}]
     refs = sorted(manifest.reference,
-                  key=lambda r: (r.config.get("scenario") != inputs.get("scenario"),
-                                 r.config.get("backend") != inputs.get("backend")))
+                  key=lambda r: tuple(r.config.get(k) != inputs.get(k) for k in columns))
     for ref in refs:
-        rows.append({"source": ref.label, **{k: ref.config.get(k) for k in CONFIG},
+        rows.append({"source": ref.label, **{k: ref.config.get(k) for k in columns},
                      "metrics": dict(ref.metrics), "platform": ref.platform,
                      "measured": ref.measured})
     names = [m.name for m in manifest.metrics]
     for row in rows:
+        row["config_columns"] = list(columns)
         row["columns"] = names
         row["titles"] = {m.name: (m.title or m.name) + (f" ({m.unit})" if m.unit else "")
                          for m in manifest.metrics}
@@ -53,8 +55,9 @@ def render_rows(rows: list[dict[str, Any]]) -> str:
         return ""
     names = rows[0]["columns"]
     titles = rows[0]["titles"]
-    header = ["", *CONFIG, *(titles[n] for n in names)]
-    body = [[r["source"], *(_fmt(r.get(k)) for k in CONFIG),
+    config = rows[0].get("config_columns") or CONFIG
+    header = ["", *config, *(titles[n] for n in names)]
+    body = [[r["source"], *(_fmt(r.get(k)) for k in config),
              *(_fmt(r["metrics"].get(n)) for n in names)] for r in rows]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
     out = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip()
@@ -187,6 +190,77 @@ def html(label: str, manifest: Manifest, rows: list[dict[str, Any]], experiment:
         f"<p>Statistics over repeated runs: <code>ck report experiment:{esc(experiment)}"
         "</code> of each, or <code>ck compare experiment</code>.</p>",
         "<h2>environment</h2>", f"<pre>{esc(env_text) or '(none recorded)'}</pre>",
+    ]
+    return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+            f"<title>{esc(label)}: {esc(experiment)}</title><style>{_STYLE}</style></head>"
+            "<body>" + "\n".join(sections) + "</body></html>\n")
+
+
+def generic_html(label: str, manifest: Manifest, rows: list[dict[str, Any]], experiment: str,
+                 meta: dict[str, Any], summary: dict[str, Any],
+                 runs: list[dict[str, Any]]) -> str:
+    """The page of a command or workflow run: the result beside the references with each
+    metric's spread, the validation rules, every repetition, the software and system."""
+    esc = _html.escape
+    config = rows[0].get("config_columns") or [] if rows else []
+    names = rows[0]["columns"] if rows else []
+    titles = rows[0]["titles"] if rows else {}
+    head = "".join(f"<th>{esc(h)}</th>" for h in ["", *config, *(titles[n] for n in names),
+                                                   "platform"])
+    body = []
+    for i, r in enumerate(rows):
+        cells = [f"<td>{esc(str(r['source']))}</td>"]
+        cells += [f"<td>{esc(_fmt(r.get(k)))}</td>" for k in config]
+        cells += [f"<td class=\"num\">{esc(_fmt(r['metrics'].get(n)))}</td>" for n in names]
+        where = str(r.get("platform") or "") + (f", {r['measured']}" if r.get("measured")
+                                                else "")
+        cells.append(f"<td>{esc(where)}</td>")
+        cls = ' class="this"' if i == 0 else ""
+        body.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
+    status = ('<span class="ok">VALID</span>' if summary["valid"] else
+              '<span class="bad">INVALID</span><ul>'
+              + "".join(f"<li>{esc(p)}</li>" for p in summary["problems"]) + "</ul>")
+    stats = summary.get("statistics") or {}
+    stat_rows = "".join(
+        f"<tr><td>{esc(n)}</td><td class=\"num\">{esc(_fmt(s.get('n')))}</td>"
+        f"<td class=\"num\">{esc(_fmt(s.get('mean')))}</td>"
+        f"<td class=\"num\">{esc(_fmt(s.get('ci95_half')))}</td>"
+        f"<td class=\"num\">{esc(_fmt(s.get('min')))}</td>"
+        f"<td class=\"num\">{esc(_fmt(s.get('max')))}</td>"
+        f"<td>{'NOISY' if s.get('noisy') else ''}</td></tr>" for n, s in stats.items())
+    rules = "".join(f"<li>{esc(v['rule'])}: {'ok' if v['ok'] else 'FAILED'}</li>"
+                    for v in summary.get("rules") or []) or "<li>(none)</li>"
+    rep_rows = "".join(f"<tr><td>{i + 1}</td><td class=\"num\">{esc(_fmt(r['seconds']))}</td>"
+                       f"<td><code>{esc(r['command'])}</code></td>"
+                       f"<td><code>{esc(r['folder'])}</code></td></tr>"
+                       for i, r in enumerate(runs))
+    inputs = " ".join(f"--{k}={v}" for k, v in (summary.get("inputs") or {}).items()
+                      if v is not None)
+    platform = meta.get("platform") or {}
+    cpu = platform.get("cpu") or {}
+    memory = platform.get("memory") or {}
+    env = meta.get("env") or {}
+    sections = [
+        f"<h1>{esc(label)}</h1><p>{esc(manifest.title)}</p>", f"<p>run: {status}</p>",
+        _kv([("inputs", inputs), ("harness", summary.get("harness")),
+             ("recorded as", f"experiment:{experiment}"), ("created", meta.get("created")),
+             ("run folder", summary.get("run_folder"))]),
+        "<h2>result beside the references</h2>",
+        f"<table id=\"results\"><tr>{head}</tr>{''.join(body)}</table>",
+        "<h2>statistics</h2><table><tr><th>metric</th><th>n</th><th>mean</th>"
+        f"<th>95% CI ±</th><th>min</th><th>max</th><th></th></tr>{stat_rows}</table>",
+        f"<h2>validation rules</h2><ul>{rules}</ul>",
+        "<h2>repetitions</h2><table><tr><th>#</th><th>seconds</th><th>command</th>"
+        f"<th>folder</th></tr>{rep_rows}</table>",
+        "<h2>software</h2>", _software({}, meta),
+        "<h2>system</h2>",
+        _kv([("CPU", f"{cpu.get('model')} ({cpu.get('logical_cores')} logical cores)"),
+             ("memory (GiB)", memory.get("total_gib")),
+             ("OS", (platform.get("distro") or {}).get("pretty_name") or platform.get("os")),
+             ("kernel", platform.get("kernel")), ("architecture", platform.get("arch")),
+             ("platform fingerprint", platform.get("fingerprint"))]),
+        "<h2>environment</h2>",
+        f"<pre>{esc(chr(10).join(f'{k}={v}' for k, v in env.items())) or '(none recorded)'}</pre>",
     ]
     return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
             f"<title>{esc(label)}: {esc(experiment)}</title><style>{_STYLE}</style></head>"

@@ -71,8 +71,8 @@ def run_folder(kernel: Kernel, name: str, inputs: dict[str, Any], output: str | 
             os.close(fd)
         else:
             stamp = time.strftime("%Y%m%d-%H%M%S")
-            base = os.path.join(kernel.home, "solutions", name, "runs",
-                                f"{stamp}-{inputs.get('backend')}-{inputs.get('scenario')}")
+            tag = "".join(f"-{inputs[k]}" for k in ("backend", "scenario") if inputs.get(k))
+            base = os.path.join(kernel.home, "solutions", name, "runs", stamp + tag)
             os.makedirs(os.path.dirname(base), exist_ok=True)
             folder, i = base, 1
             while True:
@@ -88,6 +88,17 @@ def run_folder(kernel: Kernel, name: str, inputs: dict[str, Any], output: str | 
                            f"{exc.strerror}; name a writable folder with --output") from None
     mark_incomplete(folder, "the run has not finished")
     return folder
+
+
+def why_stopped(exc: BaseException) -> str:
+    """What stopped a run, for its INCOMPLETE marker."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(exc, CKError):
+        return exc.message
+    if isinstance(getattr(exc, "signum", None), int):  # the CLI's SIGTERM/SIGHUP
+        return f"stopped by signal {getattr(exc, 'signum')}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def mark_incomplete(folder: str, why: str) -> None:
@@ -120,7 +131,7 @@ def _rebuild_hint(manifest: Manifest, steps: dict[str, dict[str, Any]], message:
     """What to do when the harness failed on something a prepare step made: the step whose
     cached files the message names (or the venv's step for a missing module)."""
     culprit = None
-    if "missing from the solution venv" in message:
+    if "missing from the solution venv" in message and manifest.run.python is not None:
         culprit = manifest.run.python.step
     else:
         for name, result in steps.items():
@@ -143,7 +154,7 @@ def check_runtime(manifest: Manifest, steps: dict[str, dict[str, Any]],
     from ..mlperf.harness import missing_packages
 
     ref = manifest.run.python
-    if ref.step not in steps:
+    if manifest.run.harness != "mlperf-loadgen" or ref is None or ref.step not in steps:
         return
     python = _value(steps, manifest, ref.step, ref.var, label)
     if not os.access(python, os.X_OK):
@@ -178,6 +189,12 @@ def run_benchmark(kernel: Kernel, entry: dict[str, Any], manifest: Manifest,
                   on_line: Callable[[str], None] | None) -> dict[str, Any]:
     label = f"solution:{entry['name']}"
     spec = manifest.run
+    if spec.harness != "mlperf-loadgen":  # a command or a workflow step: see .generic
+        from .generic import run_generic
+
+        return run_generic(kernel, entry, manifest, inputs, steps, lock, output, submit, hub,
+                           on_line)
+    assert spec.python is not None and spec.dataset is not None
     backend = str(inputs.get("backend"))
     if backend not in spec.model:
         raise InvalidInput(f"{label} has no model for --backend={backend}")
@@ -196,15 +213,7 @@ def run_benchmark(kernel: Kernel, entry: dict[str, Any], manifest: Manifest,
         summary = _run_in(kernel, entry, manifest, inputs, steps, lock, folder, python, model,
                           dataset, label, on_line)
     except BaseException as exc:  # Ctrl-C and SIGTERM too: the folder must not look done
-        if isinstance(exc, KeyboardInterrupt):
-            why = "interrupted"
-        elif isinstance(exc, CKError):
-            why = exc.message
-        elif isinstance(getattr(exc, "signum", None), int):  # the CLI's SIGTERM/SIGHUP
-            why = f"stopped by signal {getattr(exc, 'signum')}"
-        else:
-            why = f"{type(exc).__name__}: {exc}"
-        mark_incomplete(folder, why)
+        mark_incomplete(folder, why_stopped(exc))
         raise
     if submit:
         summary["submitted"] = _submit(manifest, entry, summary["inputs"], summary["metrics"],
@@ -269,14 +278,14 @@ def _run_in(kernel: Kernel, entry: dict[str, Any], manifest: Manifest,
     facts = platform_facts()
     system = _system_name(facts)
     results_dir = os.path.join(folder, "results")
-    layout = write_results(results_dir, system, spec.model_name, scenario,
+    layout = write_results(results_dir, system, str(spec.model_name), scenario,
                            performance=(raw.get("performance") or {}).get("output"),
                            accuracy=(raw.get("accuracy") or {}).get("output"),
                            system_desc=system_description(system, _framework(raw, backend)))
     problems: list[str] = []
     checked: dict[str, Any] = {"ok": None}
     try:
-        if "mlperf-results" in manifest.validate_.checks:
+        if "mlperf-results" in manifest.checks:
             checked = check(results_dir)
     except CKError as exc:
         checked = {"ok": False}
