@@ -81,8 +81,18 @@ def test_performance_runs_are_valid(mlperf_python: str, model_pb: str, photo_dat
     summary = report["loadgen_results"]
     assert summary["result"] == "VALID", summary
     assert (summary["scenario"], summary["mode"]) == (scenario, "PerformanceOnly")
-    assert summary["parameters"]["performance_sample_count"] == 4
+    # mlperf.conf (built into LoadGen) sets yolo's performance sample count; LoadGen loads
+    # at most the QSL's 4 samples. user.conf holds what the harness chose.
+    assert summary["parameters"]["performance_sample_count"] == 64
     assert summary["parameters"]["min_duration_ms"] == 1000
+    effective = report["effective_settings"]
+    assert effective["min_duration_ms"] == 1000 and effective["scenario"] == scenario
+    assert effective["qsl_rng_seed"] == 2085463073848966840  # mlperf.conf's, not a default
+    conf = (out / "user.conf").read_text().splitlines()
+    assert f"yolo.{scenario}.min_duration = 1000" in conf
+    key = "target_latency" if scenario == "SingleStream" else "target_qps"
+    assert any(line.startswith(f"yolo.{scenario}.{key} = ") for line in conf)
+    assert report["loadgen"]["user_conf"] == str(out / "user.conf")
     assert report["count"] == 4 and report["versions"]["mlcommons-loadgen"] == "6.0.17"
     assert report["loadgen"]["samples"] >= (64 if scenario == "SingleStream" else 4)
     assert summary["metric_value"] > 0

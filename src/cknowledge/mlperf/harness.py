@@ -56,7 +56,8 @@ def runner_command(python: str, backend: str, model: str, dataset: str, scenario
                    inter_threads: int = 1, min_duration_ms: int | None = None,
                    min_query_count: int | None = None, max_duration_ms: int | None = None,
                    max_batch: int | None = None, target_qps: float | None = None,
-                   expected_latency_ms: float | None = None) -> list[str]:
+                   expected_latency_ms: float | None = None,
+                   audit_config: str | None = None) -> list[str]:
     """The runner's argv (inputs checked; paths made absolute)."""
     if backend not in BACKENDS:
         raise InvalidInput(f"unknown MLPerf backend {backend!r}: use one of "
@@ -88,6 +89,10 @@ def runner_command(python: str, backend: str, model: str, dataset: str, scenario
     for flag, value in options:
         if value is not None:
             argv += [flag, str(value)]
+    if audit_config is not None:
+        if not os.path.isfile(audit_config):
+            raise NotFound(f"the compliance test's audit.config {audit_config} does not exist")
+        argv += ["--audit-config", os.path.abspath(audit_config)]
     return argv
 
 
@@ -97,13 +102,14 @@ def run_harness(python: str, backend: str, model: str, dataset: str, scenario: s
                 min_query_count: int | None = None, max_duration_ms: int | None = None,
                 max_batch: int | None = None, target_qps: float | None = None,
                 expected_latency_ms: float | None = None, timeout: float | None = None,
-                env: Mapping[str, str] | None = None,
+                env: Mapping[str, str] | None = None, audit_config: str | None = None,
                 on_line: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run the harness once; return the runner's report plus ``"loadgen"`` (the parsed
     summary and detail log) and, in accuracy mode, ``"mAP_percent"``."""
     argv = runner_command(python, backend, model, dataset, scenario, mode, count, threads,
                           output, inter_threads, min_duration_ms, min_query_count,
-                          max_duration_ms, max_batch, target_qps, expected_latency_ms)
+                          max_duration_ms, max_batch, target_qps, expected_latency_ms,
+                          audit_config)
     os.makedirs(output, exist_ok=True)
     run_env = dict(os.environ if env is None else env)
     for key in ("PYTHONPATH", "PYTHONHOME"):
@@ -123,6 +129,7 @@ def run_harness(python: str, backend: str, model: str, dataset: str, scenario: s
     report = _last_json(text)
     report["command"] = proc.command_text(argv)
     report["loadgen_results"] = results.parse_run(output)
+    report["effective_settings"] = results.effective_settings(output)
     if mode == "accuracy":
         from .layout import parse_accuracy_txt
 

@@ -170,6 +170,14 @@ def parse_detail(path: str) -> dict[str, Any]:
     return {"path": path, "values": values, "errors": errors, "warnings": warnings}
 
 
+def effective_settings(path: str) -> dict[str, Any]:
+    """The settings LoadGen ran with (its ``effective_*`` records, prefix dropped): what
+    mlperf.conf and user.conf made of the request."""
+    values = parse_detail(path)["values"]
+    return {k[len("effective_"):]: v for k, v in sorted(values.items())
+            if k.startswith("effective_")}
+
+
 def parse_run(folder: str) -> dict[str, Any]:
     """Summary and detail of one LoadGen output folder, with scenario and mode filled from
     the detail log where the summary has none (accuracy runs)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import array
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -27,10 +28,12 @@ import numpy.typing as npt
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from . import conf
     from .backends import Backend, encode
     from .common import HarnessError, require
     from .dataset import Dataset
 else:
+    import conf
     from backends import Backend, encode
     from common import HarnessError, require
     from dataset import Dataset
@@ -56,6 +59,8 @@ class Settings:
     max_batch: int = 1
     target_qps: float | None = None
     expected_latency_ms: float | None = None
+    conf_model: str = conf.CONF_MODEL
+    audit_config: str | None = None
 
     def check(self) -> None:
         if self.scenario not in SCENARIOS:
@@ -82,6 +87,7 @@ class Harness:
         self.completed = 0
         self.warmup: dict[str, float] = {}
         self.failure: str | None = None
+        self.user_conf_path = ""
 
     # -- the QSL -------------------------------------------------------------------------
     def load(self, indices: list[int]) -> None:
@@ -140,23 +146,30 @@ class Harness:
             return max(self.settings.min_query_count, SINGLE_STREAM_MIN_QUERIES)
         return self.settings.min_query_count
 
-    def test_settings(self) -> Any:
-        lg, s = self.lg, self.settings
-        ts = lg.TestSettings()
-        ts.scenario = getattr(lg.TestScenario, s.scenario)
-        ts.mode = getattr(lg.TestMode, MODES[s.mode])
-        ts.min_duration_ms = s.min_duration_ms
-        if s.max_duration_ms:
-            ts.max_duration_ms = s.max_duration_ms
-        ts.min_query_count = self.min_query_count()
-        ts.performance_sample_count_override = len(self.dataset)
+    def user_conf(self) -> dict[str, Any]:
+        """What this run sets in user.conf (LoadGen's own names and units)."""
+        s = self.settings
+        values: dict[str, Any] = {"min_duration": s.min_duration_ms,
+                                  "min_query_count": self.min_query_count(),
+                                  "max_duration": s.max_duration_ms or None}
         if s.scenario == "SingleStream":
             latency = s.expected_latency_ms / 1000 if s.expected_latency_ms else \
                 self.warmup.get("latency_s", 0.01) / OVERSCHEDULE
-            ts.single_stream_expected_latency_ns = max(1, int(latency * 1e9))
+            values["target_latency"] = round(max(latency * 1000, 1e-6), 6)  # ms
         else:
-            ts.offline_expected_qps = s.target_qps or \
-                self.warmup.get("qps", 10.0) * OVERSCHEDULE
+            values["target_qps"] = round(s.target_qps or
+                                         self.warmup.get("qps", 10.0) * OVERSCHEDULE, 6)
+        return values
+
+    def test_settings(self, output: str) -> Any:
+        """LoadGen's settings from mlperf.conf and the user.conf written into ``output``."""
+        lg, s = self.lg, self.settings
+        ts = lg.TestSettings()
+        self.user_conf_path = conf.write_user_conf(output, s.conf_model, s.scenario,
+                                                   self.user_conf())
+        conf.load(lg, ts, self.user_conf_path, s.conf_model, s.scenario)
+        ts.scenario = getattr(lg.TestScenario, s.scenario)
+        ts.mode = getattr(lg.TestMode, MODES[s.mode])
         return ts
 
     def run(self, output: str) -> dict[str, Any]:
@@ -164,7 +177,7 @@ class Harness:
         os.makedirs(output, exist_ok=True)
         if not self.warmup:
             self.warm_up()
-        settings = self.test_settings()
+        settings = self.test_settings(output)
         log = lg.LogSettings()
         log.log_output.outdir = os.path.abspath(output)
         log.log_output.copy_summary_to_stdout = False
@@ -173,9 +186,15 @@ class Harness:
         sut = lg.ConstructSUT(self.issue, self.flush)
         qsl = lg.ConstructQSL(count, count, self.load, self.unload)
         started = time.perf_counter()
+        here = os.getcwd()
         try:
+            # LoadGen reads a compliance test's audit.config from the working folder
+            os.chdir(output)
+            if self.settings.audit_config:
+                shutil.copyfile(self.settings.audit_config, "audit.config")
             lg.StartTestWithLogSettings(sut, qsl, settings, log)
         finally:
+            os.chdir(here)
             lg.DestroyQSL(qsl)
             lg.DestroySUT(sut)
         if self.failure is not None:
@@ -183,5 +202,7 @@ class Harness:
             raise HarnessError(f"{self.failure}; LoadGen's logs in {output} are not valid")
         return {"loadgen_s": time.perf_counter() - started, "samples": self.completed,
                 "min_query_count": int(settings.min_query_count),
+                "user_conf": self.user_conf_path, "conf_model": self.settings.conf_model,
+                "audit_config": self.settings.audit_config,
                 "expected_latency_ns": int(settings.single_stream_expected_latency_ns),
                 "offline_expected_qps": float(settings.offline_expected_qps)}

@@ -4,6 +4,7 @@
         --scenario SingleStream|Offline --mode performance|accuracy --count N --threads T
         --output DIR [--inter-threads I] [--min-duration-ms MS] [--min-query-count Q]
         [--max-duration-ms MS] [--max-batch B] [--target-qps X] [--expected-latency-ms L]
+        [--conf-model NAME] [--audit-config FILE]
 
 Writes LoadGen's mlperf_log_summary.txt, mlperf_log_detail.txt and mlperf_log_accuracy.json
 to DIR (and accuracy.txt / accuracy.json in accuracy mode), then prints one JSON line of
@@ -21,7 +22,7 @@ from typing import Any
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from . import accuracy, backends, harness
+    from . import accuracy, backends, conf, harness
     from .common import HarnessError
     from .dataset import Dataset
 else:  # run as a script; `python -I` (3.11+) leaves the script's folder off sys.path
@@ -30,6 +31,7 @@ else:  # run as a script; `python -I` (3.11+) leaves the script's folder off sys
     try:
         import accuracy
         import backends
+        import conf
         import harness
         from common import HarnessError
         from dataset import Dataset
@@ -61,6 +63,10 @@ def parser() -> argparse.ArgumentParser:
                    help="Offline expected QPS (default: measured in the warm-up)")
     p.add_argument("--expected-latency-ms", type=float, default=None,
                    help="SingleStream expected latency (default: measured in the warm-up)")
+    p.add_argument("--conf-model", default=conf.CONF_MODEL,
+                   help="the benchmark's name in mlperf.conf (default: %(default)s)")
+    p.add_argument("--audit-config", default=None,
+                   help="a compliance test's audit.config (LoadGen reads it in the run)")
     return p
 
 
@@ -91,13 +97,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         min_duration_ms=args.min_duration_ms,
         min_query_count=len(dataset) if args.min_query_count is None else args.min_query_count,
         max_duration_ms=args.max_duration_ms, max_batch=args.max_batch,
-        target_qps=args.target_qps, expected_latency_ms=args.expected_latency_ms)
+        target_qps=args.target_qps, expected_latency_ms=args.expected_latency_ms,
+        conf_model=args.conf_model,
+        audit_config=os.path.abspath(args.audit_config) if args.audit_config else None)
     h = harness.Harness(dataset, backend, settings)
     warmup = h.warm_up()
     loadgen = h.run(args.output)
     files = {name: os.path.join(os.path.abspath(args.output), name)
              for name in ("mlperf_log_summary.txt", "mlperf_log_detail.txt",
-                          "mlperf_log_accuracy.json")}
+                          "mlperf_log_accuracy.json", conf.USER_CONF)}
     missing = [path for path in files.values() if not os.path.isfile(path)]
     if missing:
         raise HarnessError(f"LoadGen wrote no {', '.join(missing)}: see its output above")
