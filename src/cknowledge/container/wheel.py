@@ -1,0 +1,118 @@
+"""cknowledge itself for the image: a wheel of the installed package, its pinned dependencies.
+
+:func:`write_wheel` packs the running ``cknowledge`` package folder (an editable checkout
+or an installed copy alike) with the installed distribution's ``METADATA`` and entry
+points into a wheel whose bytes depend on the files' content only (sorted members, fixed
+dates), so an unchanged tool gives an unchanged image layer. :func:`pinned_requirements`
+lists the installed versions of everything the base install needs (the closure of the
+distribution's requirements without extras), so the image gets the host's versions.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import zipfile
+
+DIST = "cknowledge"
+_DATE = (1980, 1, 1, 0, 0, 0)
+_SKIP_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
+
+
+def _package_dir() -> str:
+    import cknowledge
+
+    return os.path.dirname(os.path.abspath(cknowledge.__file__))
+
+
+def _members() -> list[tuple[str, str]]:
+    """(archive name, file path) of the package's files, sorted."""
+    root = _package_dir()
+    out = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith((".pyc", ".pyo")) or name.startswith("."):
+                continue
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):
+                rel = os.path.relpath(path, os.path.dirname(root)).replace(os.sep, "/")
+                out.append((rel, path))
+    return sorted(out)
+
+
+def write_wheel(folder: str) -> str:
+    """Write ``cknowledge-VERSION-py3-none-any.whl`` into ``folder``; return its path."""
+    from importlib.metadata import distribution
+
+    from .. import __version__
+
+    dist = distribution(DIST)
+    info = f"{DIST}-{__version__}.dist-info"
+    extra = {
+        f"{info}/METADATA": (dist.read_text("METADATA") or "").encode(),
+        f"{info}/entry_points.txt": (dist.read_text("entry_points.txt") or "").encode(),
+        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: cknowledge\nRoot-Is-Purelib: true\n"
+                         b"Tag: py3-none-any\n",
+    }
+    path = os.path.join(folder, f"{DIST}-{__version__}-py3-none-any.whl")
+    record = []
+    tmp = path + ".part"
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        def add(name: str, data: bytes) -> None:
+            item = zipfile.ZipInfo(name, _DATE)
+            item.external_attr = 0o644 << 16
+            item.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(item, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            record.append(f"{name},sha256={digest.decode()},{len(data)}")
+
+        for name, file in _members():
+            with open(file, "rb") as fh:
+                add(name, fh.read())
+        for name, data in extra.items():
+            add(name, data)
+        record.append(f"{info}/RECORD,,")
+        item = zipfile.ZipInfo(f"{info}/RECORD", _DATE)
+        item.external_attr = 0o644 << 16
+        zf.writestr(item, "\n".join(record) + "\n", zipfile.ZIP_DEFLATED)
+    os.replace(tmp, path)
+    return path
+
+
+def pinned_requirements(dist_name: str = DIST) -> list[str]:
+    """``name==version`` for every distribution the base install of ``dist_name`` needs."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from packaging.requirements import Requirement
+
+    seen: dict[str, str] = {}
+    todo: list[tuple[str, frozenset[str]]] = [(dist_name, frozenset())]
+    while todo:
+        name, extras = todo.pop()
+        try:
+            dist = distribution(name)
+        except PackageNotFoundError:
+            continue
+        for text in dist.requires or []:
+            req = Requirement(text)
+            if req.marker is not None and not any(
+                    req.marker.evaluate({"extra": e}) for e in (extras or {""})):
+                continue
+            key = _canonical(req.name)
+            if key in seen:
+                continue
+            try:
+                version = distribution(req.name).version
+            except PackageNotFoundError:
+                continue
+            seen[key] = f"{key}=={version}"
+            todo.append((req.name, frozenset(req.extras)))
+    seen.pop(_canonical(dist_name), None)
+    return [seen[k] for k in sorted(seen)]
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
