@@ -69,3 +69,34 @@ class Solution(Automation):
             submit = settings(self.kernel.home, hub).token is not None
         return benchmark(self.kernel, self._entry(artifact), inputs, output=output,
                          submit=submit, hub=hub, on_line=self.kernel.output(quiet))
+
+    @action
+    def submission(self, artifact: str | None = None, division: str = "open",
+                   submitter: str | None = None, output: str | None = None,
+                   runs: str | None = None, scenarios: str | None = None,
+                   backends: str | None = None, benchmark: str = "yolo-95",
+                   system: dict[str, Any] | None = None,
+                   draft: bool = False) -> dict[str, Any]:
+        """Build the MLCommons inference submission tree from the solution's recorded runs
+        (--division=open --submitter=ORG --output=DIR; --runs=EXPERIMENT,... to pick them,
+        --scenarios / --backends to say what it must hold, --system.FIELD=VALUE for what no
+        detector knows, --draft to accept runs under MLPerf's 600 s minimum)."""
+        from ..errors import InvalidInput
+        from ..mlperf.submission import build
+
+        entry = self._entry(artifact)
+        label = f"solution:{entry['name']}"
+        model = ((entry.get("meta") or {}).get("run") or {}).get("model_name")
+        if not model:
+            raise InvalidInput(f"{label} names no MLPerf model (run.model_name): it has no "
+                               "MLPerf results to submit")
+        if not submitter or not output:
+            raise InvalidInput(f"ck submission {label} needs --submitter=ORG and "
+                               "--output=DIR")
+
+        def split(text: str | None) -> list[str] | None:
+            return [p.strip() for p in text.split(",") if p.strip()] if text else None
+
+        return build(self.kernel, entry, str(model), division, submitter, output,
+                     names=split(runs), scenarios=split(scenarios), benchmark=benchmark,
+                     system=system, draft=draft, backends=split(backends))

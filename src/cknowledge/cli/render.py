@@ -22,7 +22,7 @@ def render(request: dict[str, Any], result: dict[str, Any]) -> str:
     if action == "help":
         return render_help(result)
     if action in ("benchmark", "show", "compare", "replay", "report", "autotune", "reduce",
-                  "init") \
+                  "init", "submission", "check") \
             and isinstance(result.get("text"), str):
         return str(result["text"])
     if action == "autotune" and isinstance(result.get("table"), str):

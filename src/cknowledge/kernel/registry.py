@@ -43,6 +43,8 @@ BUILTIN: dict[str, tuple[str, str]] = {
             "publish, find and download components; submit results (a component hub)"),
     "kernel": ("cknowledge.automations.kernel:KernelAutomation",
                "version, help, import of archives"),
+    "submission": ("cknowledge.automations.submission:SubmissionAutomation",
+                   "MLPerf submission trees: run MLCommons' submission checker on one"),
 }
 
 

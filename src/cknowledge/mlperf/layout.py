@@ -43,21 +43,12 @@ def system_description(system_name: str, framework: str = "", division: str = "o
     from ..detect.platform import platform_facts
 
     facts = platform_facts()
-    cpu = facts.get("cpu") or {}
-    memory = facts.get("memory") or {}
     gpus = facts.get("gpus") or []
-    gib = memory.get("total_gib")
-    os_name = os_text(facts)
     desc: dict[str, Any] = {
         "division": division, "submitter": submitter, "status": status,
         "system_name": system_name, "system_type": "edge", "number_of_nodes": 1,
-        "host_processor_model_name": cpu.get("model") or "unknown",
-        "host_processors_per_node": 1,
-        "host_processor_core_count": cpu.get("physical_cores") or cpu.get("logical_cores"),
-        "host_processor_vcpu_count": cpu.get("logical_cores"),
-        "host_memory_capacity": f"{gib} GiB" if gib is not None else "unknown",
-        "host_storage_capacity": "", "host_storage_type": "",
-        "framework": framework, "operating_system": f"{os_name} (kernel {facts.get('kernel')})",
+        **host_fields(facts),
+        "host_storage_capacity": "", "host_storage_type": "", "framework": framework,
         "other_software_stack": f"Python {(facts.get('python') or {}).get('version')}",
         # the harness runs the model on the host CPU; GPUs present are listed, not used
         "accelerators_per_node": 0, "accelerator_model_name": "N/A",
@@ -67,6 +58,18 @@ def system_description(system_name: str, framework: str = "", division: str = "o
     }
     desc.update(extra or {})
     return desc
+
+
+def host_fields(facts: dict[str, Any]) -> dict[str, Any]:
+    """The host's processor, memory and OS fields of a system description."""
+    cpu = facts.get("cpu") or {}
+    gib = (facts.get("memory") or {}).get("total_gib")
+    return {"host_processor_model_name": cpu.get("model") or "unknown",
+            "host_processors_per_node": 1,
+            "host_processor_core_count": cpu.get("physical_cores") or cpu.get("logical_cores"),
+            "host_processor_vcpu_count": cpu.get("logical_cores"),
+            "host_memory_capacity": f"{gib} GiB" if gib is not None else "unknown",
+            "operating_system": f"{os_text(facts)} (kernel {facts.get('kernel')})"}
 
 
 def os_text(facts: dict[str, Any]) -> str:
