@@ -1,0 +1,1 @@
+"""Live papers: the claim schema, reproduction, verdicts, badges and reports."""
