@@ -42,7 +42,7 @@ def test_migrations_on_empty_db_are_idempotent(hub_db_url: str, hub_root: str) -
                 "result_metrics", "alembic_version"} <= tables
         with db.reader.connect() as conn:
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars() \
-                .all() == ["0003"]
+                .all() == ["0004"]
             names = conn.execute(text("SELECT name FROM scoreboards")).scalars().all()
         assert names == [BOARD]
     finally:

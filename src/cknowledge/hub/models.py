@@ -44,6 +44,8 @@ class Component(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     latest: Mapped[str] = mapped_column(String(100), default="")
+    #: visible to its owners and readers only (migration 0004)
+    private: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                     index=True)
@@ -95,6 +97,9 @@ class Scoreboard(Base):
     metrics: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     config_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
     required: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: visible to its owner and readers only; the user who created it (migration 0004)
+    private: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -139,3 +144,64 @@ class ResultMetric(Base):
     metric: Mapped[str] = mapped_column(String(100), primary_key=True)
     scoreboard_id: Mapped[int] = mapped_column(Integer)
     value: Mapped[float] = mapped_column(Float)
+
+
+class Reader(Base):
+    """A user invited to read a private component (migration 0004)."""
+
+    __tablename__ = "readers"
+
+    component_id: Mapped[int] = mapped_column(ForeignKey("components.id", ondelete="CASCADE"),
+                                              primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+
+
+class ScoreboardReader(Base):
+    """A user invited to read a private scoreboard (migration 0004)."""
+
+    __tablename__ = "scoreboard_readers"
+
+    scoreboard_id: Mapped[int] = mapped_column(ForeignKey("scoreboards.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+
+
+class Reproduction(Base):
+    """One reproduction of a paper (a ``paper`` component), as ``ck reproduce --submit``
+    sends it (migration 0004)."""
+
+    __tablename__ = "reproductions"
+    __table_args__ = (Index("ix_reproductions_paper", "paper_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("components.id", ondelete="CASCADE"))
+    submission_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    submitter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    paper_version: Mapped[str] = mapped_column(String(100))
+    platform_fingerprint: Mapped[str] = mapped_column(String(16))
+    platform_summary: Mapped[str] = mapped_column(String(400), default="")
+    complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: how many claims this reproduction found reproduced, of how many it ran
+    reproduced: Mapped[int] = mapped_column(Integer, default=0)
+    claims: Mapped[int] = mapped_column(Integer, default=0)
+    verdicts: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ReproductionVerdict(Base):
+    """One claim's verdict in one reproduction: the paper page counts and the badges read
+    these through their index, not the reproductions' JSON."""
+
+    __tablename__ = "reproduction_verdicts"
+    __table_args__ = (Index("ix_reproduction_verdicts_count", "paper_id", "claim", "verdict",
+                            "submitter_id"),)
+
+    reproduction_id: Mapped[int] = mapped_column(
+        ForeignKey("reproductions.id", ondelete="CASCADE"), primary_key=True)
+    claim: Mapped[str] = mapped_column(String(64), primary_key=True)
+    paper_id: Mapped[int] = mapped_column(Integer)
+    submitter_id: Mapped[int] = mapped_column(Integer)
+    verdict: Mapped[str] = mapped_column(String(20))

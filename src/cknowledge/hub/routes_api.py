@@ -12,8 +12,10 @@ from fastapi.responses import FileResponse, JSONResponse
 from ..errors import InvalidInput, MetaError
 from . import service
 from .app import HubState
+from .access import viewer_for
 from .auth import user_for_token
-from .schemas import OwnerIn, ScoreboardIn, Submission
+from .schemas import (OwnerIn, ReaderIn, ReproductionIn, ScoreboardIn, Submission,
+                      VisibilityIn)
 
 def known_query(request: Request) -> None:
     """Refuse a query parameter the route does not take (``?tagg=x`` would otherwise be
@@ -60,6 +62,15 @@ def hub(request: Request) -> HubState:
     return state
 
 
+def _viewer(session: Any, request: Request, authorization: str | None) -> Any:
+    """Who reads: the bearer token's user, else the web login's cookie (reads only; writes
+    need the header), else None (the public)."""
+    from .access import cookie_viewer
+
+    token = bearer(authorization)
+    return viewer_for(session, token) if token else cookie_viewer(session, request)
+
+
 def bearer(header: str | None) -> str | None:
     if not header:
         return None
@@ -78,17 +89,21 @@ def whoami(request: Request, authorization: Auth = None) -> dict[str, Any]:
 @router.get("/components", tags=["components"], responses=ERRORS)
 def components(request: Request, q: str = "", automation: str = "", tag: str = "",
                limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 50,
-               offset: Offset = 0) -> dict[str, Any]:
-    """Search components by text (name, description, tags), automation or tag."""
+               offset: Offset = 0, authorization: Auth = None) -> dict[str, Any]:
+    """Search components by text (name, description, tags), automation or tag (private
+    ones only for their owners and readers)."""
     with hub(request).db.read() as session:
-        return service.list_components(session, q, automation, tag, limit, offset)
+        viewer = _viewer(session, request, authorization)
+        return service.list_components(session, q, automation, tag, limit, offset, viewer)
 
 
 @router.get("/components/{automation}/{name}", tags=["components"], responses=ERRORS)
-def component(request: Request, automation: str, name: str) -> dict[str, Any]:
+def component(request: Request, automation: str, name: str,
+              authorization: Auth = None) -> dict[str, Any]:
     """One component: owners, tags and its versions, newest first."""
     with hub(request).db.read() as session:
-        return service.get_component(session, automation, name)
+        viewer = _viewer(session, request, authorization)
+        return service.get_component(session, automation, name, viewer)
 
 
 @router.post("/components/{automation}/{name}/versions", tags=["components"],
@@ -98,6 +113,8 @@ def publish(request: Request, automation: str, name: str,
             archive: Annotated[UploadFile, File(description=".tar.gz of the entry folder")],
             meta: Annotated[str, Form(description="JSON object: the entry's meta")] = "{}",
             deps: Annotated[str, Form(description='JSON list of {"component", "range"}')] = "[]",
+            private: Annotated[bool, Form(description="a new component is private (owners "
+                                                      "and readers only)")] = False,
             authorization: Auth = None) -> JSONResponse:
     """Publish a new version (owners only; the first publisher becomes the owner)."""
     state = hub(request)
@@ -118,7 +135,7 @@ def publish(request: Request, automation: str, name: str,
         with state.db.write() as session:
             user = user_for_token(session, bearer(authorization))
             out = service.publish(session, user, automation, name, version, meta_obj,
-                                  dep_list, sha, size)
+                                  dep_list, sha, size, private)
             state.blobs.store(tmp, sha)   # stored before the version is committed
     finally:
         state.blobs.discard(tmp)
@@ -154,11 +171,13 @@ def add_owner(request: Request, automation: str, name: str, body: OwnerIn,
             responses={200: {"content": {"application/gzip": {}},
                              "description": "the archive; header X-Checksum-Sha256"},
                        **ERRORS}, response_class=FileResponse)
-def download(request: Request, automation: str, name: str, version: str) -> FileResponse:
+def download(request: Request, automation: str, name: str, version: str,
+             authorization: Auth = None) -> FileResponse:
     """The archive of one version, with its sha256 in ``X-Checksum-Sha256``."""
     state = hub(request)
     with state.db.read() as session:
-        found = service.find_version(session, automation, name, version)
+        viewer = _viewer(session, request, authorization)
+        found = service.find_version(session, automation, name, version, viewer)
         sha, text = found.sha256, found.version
     return FileResponse(state.blobs.path(sha), media_type="application/gzip",
                         filename=f"{automation}-{name}-{text}.tar.gz",
@@ -166,10 +185,10 @@ def download(request: Request, automation: str, name: str, version: str) -> File
 
 
 @router.get("/scoreboards", tags=["scoreboards"], responses=ERRORS)
-def scoreboards(request: Request) -> dict[str, Any]:
-    """Every scoreboard with its metrics and number of results."""
+def scoreboards(request: Request, authorization: Auth = None) -> dict[str, Any]:
+    """Every scoreboard the caller may see, with its metrics and number of results."""
     with hub(request).db.read() as session:
-        return service.list_scoreboards(session)
+        return service.list_scoreboards(session, _viewer(session, request, authorization))
 
 
 @router.post("/scoreboards", tags=["scoreboards"], status_code=201, responses=ERRORS)
@@ -182,10 +201,11 @@ def create_scoreboard(request: Request, body: ScoreboardIn,
 
 
 @router.get("/scoreboards/{name}", tags=["scoreboards"], responses=ERRORS)
-def scoreboard(request: Request, name: str) -> dict[str, Any]:
+def scoreboard(request: Request, name: str, authorization: Auth = None) -> dict[str, Any]:
     """A scoreboard's definition and number of results."""
     with hub(request).db.read() as session:
-        return service.get_scoreboard(session, name)[1]
+        return service.get_scoreboard(session, name,
+                                      _viewer(session, request, authorization))[1]
 
 
 @router.post("/scoreboards/{name}/results", tags=["scoreboards"], status_code=201,
@@ -205,28 +225,123 @@ def results(request: Request, name: str, sort: str = "",
             platform: str = "", backend: str = "", version: str = "", reference: str = "",
             scenario: str = "",
             limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 50,
-            offset: Offset = 0) -> dict[str, Any]:
+            offset: Offset = 0, authorization: Auth = None) -> dict[str, Any]:
     """One page of results, sorted by a metric (default: the first, best first)."""
     filters = service.Filters(platform, backend, version, reference, scenario)
     with hub(request).db.read() as session:
-        board, _ = service.get_scoreboard(session, name)
+        viewer = _viewer(session, request, authorization)
+        board, _ = service.get_scoreboard(session, name, viewer)
         return service.query_results(session, board, filters, sort, order, limit, offset)
 
 
 @router.get("/scoreboards/{name}/pareto", tags=["scoreboards"], responses=ERRORS)
 def pareto(request: Request, name: str, x: str, y: str, platform: str = "",
            backend: str = "", version: str = "", reference: str = "",
-           scenario: str = "") -> dict[str, Any]:
+           scenario: str = "", authorization: Auth = None) -> dict[str, Any]:
     """The Pareto front of metrics x and y (ids) and a bounded set of points to plot."""
     filters = service.Filters(platform, backend, version, reference, scenario)
     with hub(request).db.read() as session:
-        board, _ = service.get_scoreboard(session, name)
+        viewer = _viewer(session, request, authorization)
+        board, _ = service.get_scoreboard(session, name, viewer)
         return service.pareto(session, board, x, y, filters)
 
 
 @router.get("/results/{result_id}", tags=["scoreboards"], responses=ERRORS)
-def result(request: Request, result_id: Annotated[int, Path(ge=1, le=MAX_ID)]
-           ) -> dict[str, Any]:
+def result(request: Request, result_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+           authorization: Auth = None) -> dict[str, Any]:
     """One result: the full submission, who submitted it and when."""
     with hub(request).db.read() as session:
-        return service.get_result(session, result_id)
+        return service.get_result(session, result_id,
+                                  _viewer(session, request, authorization))
+
+
+# -- visibility -----------------------------------------------------------------------------
+
+@router.post("/components/{automation}/{name}/visibility", tags=["components"],
+             responses=ERRORS)
+def component_visibility(request: Request, automation: str, name: str, body: VisibilityIn,
+                         authorization: Auth = None) -> dict[str, Any]:
+    """Make a component private or public (owners only)."""
+    with hub(request).db.write() as session:
+        user = user_for_token(session, bearer(authorization))
+        return service.set_component_private(session, user, automation, name, body.private)
+
+
+@router.post("/components/{automation}/{name}/readers", tags=["components"], responses=ERRORS)
+def component_reader(request: Request, automation: str, name: str, body: ReaderIn,
+                     authorization: Auth = None) -> dict[str, Any]:
+    """Invite a user to read a private component (owners only)."""
+    with hub(request).db.write() as session:
+        user = user_for_token(session, bearer(authorization))
+        return service.add_component_reader(session, user, automation, name, body.user)
+
+
+@router.post("/scoreboards/{name}/visibility", tags=["scoreboards"], responses=ERRORS)
+def scoreboard_visibility(request: Request, name: str, body: VisibilityIn,
+                          authorization: Auth = None) -> dict[str, Any]:
+    """Make a scoreboard private or public (its creator or an admin)."""
+    with hub(request).db.write() as session:
+        user = user_for_token(session, bearer(authorization))
+        return service.set_board_private(session, user, name, body.private)
+
+
+@router.post("/scoreboards/{name}/readers", tags=["scoreboards"], responses=ERRORS)
+def scoreboard_reader(request: Request, name: str, body: ReaderIn,
+                      authorization: Auth = None) -> dict[str, Any]:
+    """Invite a user to read a private scoreboard (its creator or an admin)."""
+    with hub(request).db.write() as session:
+        user = user_for_token(session, bearer(authorization))
+        return service.add_board_reader(session, user, name, body.user)
+
+
+# -- papers ---------------------------------------------------------------------------------
+
+@router.get("/papers", tags=["papers"], responses=ERRORS)
+def papers(request: Request, limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 50,
+           offset: Offset = 0, authorization: Auth = None) -> dict[str, Any]:
+    """The papers (``paper`` components) the caller may see, with reproduction counts."""
+    from . import papers as svc
+
+    with hub(request).db.read() as session:
+        return svc.list_papers(session, _viewer(session, request, authorization), limit,
+                               offset)
+
+
+@router.get("/papers/{name}", tags=["papers"], responses=ERRORS)
+def paper(request: Request, name: str,
+          limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 50,
+          offset: Offset = 0, authorization: Auth = None) -> dict[str, Any]:
+    """A paper: claims with verdict counts, artifacts, badges, a page of reproductions."""
+    from . import papers as svc
+
+    with hub(request).db.read() as session:
+        return svc.paper_page(session, name, _viewer(session, request, authorization),
+                              limit, offset)
+
+
+@router.get("/papers/{name}/reproductions", tags=["papers"], responses=ERRORS)
+def reproductions(request: Request, name: str,
+                  limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 50,
+                  offset: Offset = 0, authorization: Auth = None) -> dict[str, Any]:
+    """One page of a paper's reproductions, newest first."""
+    from . import papers as svc
+
+    with hub(request).db.read() as session:
+        return svc.list_reproductions(session, name,
+                                      _viewer(session, request, authorization), limit,
+                                      offset)
+
+
+@router.post("/papers/{name}/reproductions", tags=["papers"], status_code=201,
+             responses={200: {"description": "the same reproduction was posted before"},
+                        **ERRORS})
+def submit_reproduction(request: Request, name: str, body: ReproductionIn,
+                        authorization: Auth = None) -> JSONResponse:
+    """Submit one reproduction of ``paper:NAME`` (``ck reproduce paper:NAME --submit``)."""
+    from . import papers as svc
+
+    with hub(request).db.write() as session:
+        user = user_for_token(session, bearer(authorization))
+        rid, duplicate = svc.submit_reproduction(session, user, name, body)
+    return JSONResponse({"id": rid, "duplicate": duplicate},
+                        status_code=200 if duplicate else 201)

@@ -8,11 +8,12 @@ import os
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from .. import __version__
 from . import service
+from .access import COOKIE, cookie_viewer
 from .app import HERE, HubState
 
 router = APIRouter(include_in_schema=False)
@@ -47,6 +48,7 @@ def _num(value: Any) -> str:
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("viewer", None)
     text = _env().get_template(template).render(request=request, version=__version__,
                                                 **context)
     return HTMLResponse(text, status_code=status)
@@ -64,16 +66,26 @@ def _hub(request: Request) -> HubState:
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> HTMLResponse:
     with _hub(request).db.read() as session:
-        recent = service.recent_components(session, 10)
-        boards = service.list_scoreboards(session)["items"]
-    return render(request, "index.html", recent=recent, boards=boards)
+        viewer = cookie_viewer(session, request)
+        recent = service.recent_components(session, 10, viewer)
+        boards = service.list_scoreboards(session, viewer)["items"]
+        from .papers import list_papers
+
+        papers = list_papers(session, viewer, 10)["items"]
+    return render(request, "index.html", recent=recent, boards=boards, papers=papers,
+                  viewer=_name(viewer))
+
+
+def _name(viewer: Any) -> str | None:
+    return None if viewer is None else str(viewer.name)
 
 
 @router.get("/components", response_class=HTMLResponse)
 def components(request: Request, q: str = "", automation: str = "", tag: str = "",
                offset: Offset = 0) -> HTMLResponse:
     with _hub(request).db.read() as session:
-        found = service.list_components(session, q, automation, tag, PAGE, offset)
+        viewer = cookie_viewer(session, request)
+        found = service.list_components(session, q, automation, tag, PAGE, offset, viewer)
     base = {k: v for k, v in (("q", q), ("automation", automation), ("tag", tag)) if v}
     return render(request, "components.html", q=q, found=found, offset=offset, page=PAGE,
                   prev_url=_url("/components", base, _back(offset, found["total"]))
@@ -98,7 +110,8 @@ def _url(path: str, query: dict[str, Any], offset: int | None = None) -> str:
 @router.get("/components/{automation}/{name}", response_class=HTMLResponse)
 def component(request: Request, automation: str, name: str) -> HTMLResponse:
     with _hub(request).db.read() as session:
-        comp = service.get_component(session, automation, name)
+        comp = service.get_component(session, automation, name,
+                                     cookie_viewer(session, request))
     return render(request, "component.html", c=comp,
                   base_url=str(request.base_url).rstrip("/"))
 
@@ -106,7 +119,7 @@ def component(request: Request, automation: str, name: str) -> HTMLResponse:
 @router.get("/scoreboards", response_class=HTMLResponse)
 def scoreboards(request: Request) -> HTMLResponse:
     with _hub(request).db.read() as session:
-        boards = service.list_scoreboards(session)["items"]
+        boards = service.list_scoreboards(session, cookie_viewer(session, request))["items"]
     return render(request, "scoreboards.html", boards=boards)
 
 
@@ -118,7 +131,7 @@ def scoreboard(request: Request, name: str, sort: str = "",
                x: str = "", y: str = "") -> HTMLResponse:
     filters = service.Filters(platform, backend, version, reference, scenario)
     with _hub(request).db.read() as session:
-        board, info = service.get_scoreboard(session, name)
+        board, info = service.get_scoreboard(session, name, cookie_viewer(session, request))
         page = service.query_results(session, board, filters, sort, order, PAGE, offset)
         options = service.facets(session, board)
     metrics = info["metrics"]
@@ -150,5 +163,64 @@ def scoreboard(request: Request, name: str, sort: str = "",
 def result(request: Request, result_id: Annotated[int, Path(ge=1, le=(1 << 63) - 1)]
            ) -> HTMLResponse:
     with _hub(request).db.read() as session:
-        found = service.get_result(session, result_id)
+        found = service.get_result(session, result_id, cookie_viewer(session, request))
     return render(request, "result.html", r=found)
+
+
+@router.get("/papers", response_class=HTMLResponse)
+def papers(request: Request, offset: Offset = 0) -> HTMLResponse:
+    from .papers import list_papers
+
+    with _hub(request).db.read() as session:
+        found = list_papers(session, cookie_viewer(session, request), PAGE, offset)
+    return render(request, "papers.html", found=found, offset=offset,
+                  prev_url=_url("/papers", {}, _back(offset, found["total"]))
+                  if offset else None,
+                  next_url=_url("/papers", {}, offset + PAGE)
+                  if offset + PAGE < found["total"] else None)
+
+
+@router.get("/papers/{name}", response_class=HTMLResponse)
+def paper(request: Request, name: str, offset: Offset = 0) -> HTMLResponse:
+    from .papers import paper_page
+
+    with _hub(request).db.read() as session:
+        p = paper_page(session, name, cookie_viewer(session, request), PAGE, offset)
+    path = f"/papers/{name}"
+    return render(request, "paper.html", p=p, offset=offset, size=PAGE,
+                  prev_url=_url(path, {}, _back(offset, p["reproductions"]))
+                  if offset else None,
+                  next_url=_url(path, {}, offset + PAGE)
+                  if offset + PAGE < p["reproductions"] else None)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> HTMLResponse:
+    return render(request, "login.html", message="")
+
+
+@router.post("/login", response_class=HTMLResponse, response_model=None)
+def login(request: Request, token: Annotated[str, Form(max_length=200)]
+          ) -> HTMLResponse | RedirectResponse:
+    """Check the token and keep it in an HttpOnly cookie: pages then show what its user
+    may read (private items of theirs or shared with them)."""
+    from ..errors import AuthError
+    from .auth import user_for_token
+
+    with _hub(request).db.read() as session:
+        try:
+            user_for_token(session, token.strip())
+        except AuthError:
+            return render(request, "login.html", status=401,
+                          message="this token is not valid on this hub")
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
+    return response
+
+
+@router.get("/logout")
+def logout() -> RedirectResponse:
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response

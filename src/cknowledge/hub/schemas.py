@@ -170,6 +170,7 @@ class ScoreboardIn(_Checked):
     metrics: list[Metric] = Field(min_length=1, max_length=50)
     config_keys: list[str] = Field(default_factory=list, max_length=50)
     required: list[str] = Field(default_factory=list)
+    private: bool = False
 
     @model_validator(mode="after")
     def _known(self) -> ScoreboardIn:
@@ -184,6 +185,54 @@ class ScoreboardIn(_Checked):
 
 class OwnerIn(_Checked):
     user: str = Field(min_length=1, max_length=100)
+
+
+class ReaderIn(_Checked):
+    """A user invited to read a private component or scoreboard."""
+
+    user: str = Field(min_length=1, max_length=100)
+
+
+class VisibilityIn(_Checked):
+    private: bool
+
+
+class ClaimVerdict(_Strict):
+    verdict: Literal["reproduced", "not_reproduced", "not_comparable", "failed"]
+    measured: Number | None = None
+    points: dict[str, Number | None] | None = Field(default=None, max_length=1000)
+    reason: str = Field(default="", max_length=1000)
+
+
+class ReproductionIn(_Checked):
+    """One reproduction of a paper, as ``ck reproduce paper:NAME --submit`` posts it to
+    ``/api/v1/papers/{name}/reproductions``."""
+
+    paper_version: str = Field(default="", max_length=100)
+    claims: dict[str, ClaimVerdict] = Field(min_length=1, max_length=500)
+    platform: Platform
+    hardware_class: dict[str, Any] = Field(default_factory=dict)
+    complete: bool = False
+    cknowledge: str = Field(default="", max_length=100)
+    reproduced_at: str | None = Field(default=None, max_length=40)
+
+    @field_validator("claims")
+    @classmethod
+    def _ids(cls, value: dict[str, ClaimVerdict]) -> dict[str, ClaimVerdict]:
+        import re
+
+        for key in value:
+            if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$", key):
+                raise ValueError(f"claim id {key[:64]!r} is not valid (letters, digits, _ . -)")
+        return value
+
+    def digest(self, paper: str) -> str:
+        """sha256 of the canonical JSON without the time: one row per reproduction."""
+        data = self.model_dump(mode="json")
+        data.pop("reproduced_at", None)
+        data["paper"] = paper
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def problems(exc: Exception) -> str:

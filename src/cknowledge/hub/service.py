@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from ..errors import AlreadyExists, InvalidInput, NotFound
 from ..versions import VersionRange
-from .models import (Component, ComponentTag, ComponentVersion, Owner, Result, ResultMetric,
-                     Scoreboard, User, utcnow)
+from .access import board_visible, can_see_component, component_visible
+from .models import (Component, ComponentTag, ComponentVersion, Owner, Reader, Result,
+                     ResultMetric, Scoreboard, ScoreboardReader, User, utcnow)
 from .problems import NotOwner
 from .schemas import ScoreboardIn, Submission
 
@@ -144,9 +145,12 @@ def _component(session: Session, automation: str, name: str) -> Component | None
                                                   Component.name == name))
 
 
-def _require_component(session: Session, automation: str, name: str) -> Component:
+def _require_component(session: Session, automation: str, name: str,
+                       viewer: User | None = None) -> Component:
+    """The component, or NotFound: also when it is private and ``viewer`` may not see it
+    (the same answer, so nothing tells a private name from a free one)."""
     comp = _component(session, automation, name)
-    if comp is None:
+    if comp is None or not can_see_component(session, comp, viewer):
         raise NotFound(f"hub: no component {automation}:{name} (search with "
                        "GET /api/v1/components?q=...)")
     return comp
@@ -165,6 +169,8 @@ def _is_owner(session: Session, comp: Component, user: User) -> bool:
 def check_may_publish(session: Session, user: User, automation: str, name: str) -> None:
     """NotOwner (403) if the component exists and ``user`` does not own it."""
     comp = _component(session, automation, name)
+    if comp is not None and not can_see_component(session, comp, user):
+        _require_component(session, automation, name, user)
     if comp is not None and not _is_owner(session, comp, user):
         raise NotOwner(f"hub: {user.name} is not an owner of {automation}:{name}; an owner "
                        "can grant it (POST .../owners)")
@@ -181,21 +187,23 @@ def _tags(meta: dict[str, Any]) -> list[str]:
 
 def publish(session: Session, user: User, automation: str, name: str, version: str,
             meta: dict[str, Any], deps: list[dict[str, str]], sha256: str,
-            size: int) -> dict[str, Any]:
-    """Record a new version (the archive is already checked and stored)."""
+            size: int, private: bool = False) -> dict[str, Any]:
+    """Record a new version (the archive is already checked and stored); a new component
+    is ``private`` when asked (visible to its owners and readers only)."""
     key = version_key(version)
     comp = _component(session, automation, name)
     if comp is None:
         try:
             with session.begin_nested():
                 comp = Component(automation=automation, name=name, description="", tags=[],
-                                 latest="")
+                                 latest="", private=private)
                 session.add(comp)
                 session.flush()
                 session.add(Owner(component_id=comp.id, user_id=user.id))
                 session.flush()
         except IntegrityError:   # another publisher created it just now
-            comp = _require_component(session, automation, name)
+            comp = _require_component(session, automation, name, user)
+    _require_component(session, automation, name, user)
     if not _is_owner(session, comp, user):
         raise NotOwner(f"hub: {user.name} is not an owner of {automation}:{name}; an owner "
                        "can grant it (POST .../owners)")
@@ -224,12 +232,12 @@ def publish(session: Session, user: User, automation: str, name: str, version: s
         session.add_all(ComponentTag(component_id=comp.id, tag=t[:200]) for t in comp.tags)
     comp.updated_at = utcnow()
     return {"automation": automation, "name": name, "version": version, "sha256": sha256,
-            "size": size}
+            "size": size, "private": comp.private}
 
 
 def grant_owner(session: Session, user: User, automation: str, name: str,
                 grantee: str) -> dict[str, Any]:
-    comp = _require_component(session, automation, name)
+    comp = _require_component(session, automation, name, user)
     if not _is_owner(session, comp, user):
         raise NotOwner(f"hub: only an owner of {automation}:{name} can add owners "
                        f"({user.name} is not one)")
@@ -244,13 +252,14 @@ def grant_owner(session: Session, user: User, automation: str, name: str,
 
 
 def list_components(session: Session, q: str = "", automation: str = "", tag: str = "",
-                    limit: int = 50, offset: int = 0) -> dict[str, Any]:
+                    limit: int = 50, offset: int = 0,
+                    viewer: User | None = None) -> dict[str, Any]:
     limit, offset = page(limit, offset)
     for what, text in (("q", q), ("automation", automation), ("tag", tag)):
         if len(text) > MAX_QUERY:
             raise InvalidInput(f"hub: the search {what} has {len(text)} characters; "
                                f"search with up to {MAX_QUERY}")
-    conds: list[ColumnElement[bool]] = []
+    conds: list[ColumnElement[bool]] = [component_visible(viewer)]
     if q:   # the text is matched as written: % and _ are not wildcards
         text = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         like = f"%{text}%"
@@ -282,8 +291,9 @@ def list_components(session: Session, q: str = "", automation: str = "", tag: st
     return {"items": items, "total": total}
 
 
-def get_component(session: Session, automation: str, name: str) -> dict[str, Any]:
-    comp = _require_component(session, automation, name)
+def get_component(session: Session, automation: str, name: str,
+                  viewer: User | None = None) -> dict[str, Any]:
+    comp = _require_component(session, automation, name, viewer)
     rows = list(session.execute(select(ComponentVersion, User.name)
                                 .join(User, User.id == ComponentVersion.publisher_id)
                                 .where(ComponentVersion.component_id == comp.id)).all())
@@ -294,12 +304,13 @@ def get_component(session: Session, automation: str, name: str) -> dict[str, Any
     return {"automation": comp.automation, "name": comp.name,
             "owners": _owner_names(session, comp), "tags": list(comp.tags or []),
             "description": comp.description, "latest": comp.latest,
-            "updated_at": iso(comp.updated_at), "versions": versions}
+            "updated_at": iso(comp.updated_at), "versions": versions,
+            "private": comp.private}
 
 
 def find_version(session: Session, automation: str, name: str,
-                 version: str) -> ComponentVersion:
-    comp = _require_component(session, automation, name)
+                 version: str, viewer: User | None = None) -> ComponentVersion:
+    comp = _require_component(session, automation, name, viewer)
     try:
         if len(version) > MAX_VERSION:
             raise InvalidInput("too long")
@@ -314,17 +325,22 @@ def find_version(session: Session, automation: str, name: str,
     return found
 
 
-def recent_components(session: Session, limit: int = 10) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = list_components(session, limit=limit)["items"]
+def recent_components(session: Session, limit: int = 10,
+                      viewer: User | None = None) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = list_components(session, limit=limit,
+                                                  viewer=viewer)["items"]
     return items
 
 
 # -- scoreboards --------------------------------------------------------------------------
 
-def _board(session: Session, name: str) -> Scoreboard:
-    board = session.scalar(select(Scoreboard).where(Scoreboard.name == name))
+def _board(session: Session, name: str, viewer: User | None = None) -> Scoreboard:
+    """The scoreboard, or NotFound (also for a private one ``viewer`` may not see)."""
+    board = session.scalar(select(Scoreboard).where(Scoreboard.name == name,
+                                                    board_visible(viewer)))
     if board is None:
-        known = list(session.scalars(select(Scoreboard.name).order_by(Scoreboard.name)))
+        known = list(session.scalars(select(Scoreboard.name).where(board_visible(viewer))
+                                     .order_by(Scoreboard.name)))
         from ..errors import suggest
 
         raise NotFound(f"hub: no scoreboard {name!r}{suggest(name, known)} "
@@ -336,19 +352,23 @@ def board_dict(board: Scoreboard, count: int) -> dict[str, Any]:
     return {"name": board.name, "title": board.title, "description": board.description,
             "metrics": list(board.metrics), "config_keys": list(board.config_keys),
             "required": list(board.required), "count": count,
-            "created_at": iso(board.created_at)}
+            "created_at": iso(board.created_at), "private": board.private}
 
 
-def list_scoreboards(session: Session) -> dict[str, Any]:
-    boards = list(session.scalars(select(Scoreboard).order_by(Scoreboard.name)))
+def list_scoreboards(session: Session, viewer: User | None = None) -> dict[str, Any]:
+    boards = list(session.scalars(select(Scoreboard).where(board_visible(viewer))
+                                  .order_by(Scoreboard.name)))
+    ids = [b.id for b in boards]
     counts = {bid: n for bid, n in session.execute(select(Result.scoreboard_id, func.count())
+                                                   .where(Result.scoreboard_id.in_(ids))
                                                    .group_by(Result.scoreboard_id))}
     return {"items": [{"name": b.name, "title": b.title, "metrics": list(b.metrics),
                        "count": counts.get(b.id, 0)} for b in boards]}
 
 
-def get_scoreboard(session: Session, name: str) -> tuple[Scoreboard, dict[str, Any]]:
-    board = _board(session, name)
+def get_scoreboard(session: Session, name: str,
+                   viewer: User | None = None) -> tuple[Scoreboard, dict[str, Any]]:
+    board = _board(session, name, viewer)
     count = session.scalar(select(func.count()).select_from(Result)
                            .where(Result.scoreboard_id == board.id)) or 0
     return board, board_dict(board, count)
@@ -360,7 +380,7 @@ def create_scoreboard(session: Session, user: User, spec: ScoreboardIn) -> dict[
     if session.scalar(select(Scoreboard.id).where(Scoreboard.name == spec.name)) is not None:
         raise AlreadyExists(f"hub: scoreboard {spec.name!r} exists already; pick another name")
     board = Scoreboard(name=spec.name, title=spec.title or spec.name,
-                       description=spec.description,
+                       description=spec.description, private=spec.private, owner_id=user.id,
                        metrics=[m.model_dump() for m in spec.metrics],
                        config_keys=list(spec.config_keys), required=list(spec.required))
     try:
@@ -388,7 +408,7 @@ def _platform_summary(facts: dict[str, Any]) -> str:
 def submit_result(session: Session, user: User, name: str,
                   submission: Submission) -> tuple[int, bool]:
     """Store one result; ``(id, duplicate)``. The same submission is stored once."""
-    board = _board(session, name)
+    board = _board(session, name, user)
     missing = [m for m in board.required if m not in submission.metrics]
     if missing:
         raise InvalidInput(f"hub: metrics.{missing[0]} is required by scoreboard "
@@ -560,11 +580,12 @@ def facets(session: Session, board: Scoreboard, limit: int = 200) -> dict[str, A
             "versions": distinct(Result.solution_version), "scenarios": distinct(SCENARIO)}
 
 
-def get_result(session: Session, result_id: int) -> dict[str, Any]:
+def get_result(session: Session, result_id: int,
+               viewer: User | None = None) -> dict[str, Any]:
     row = session.execute(select(Result, User.name, Scoreboard.name)
                           .join(User, User.id == Result.submitter_id)
                           .join(Scoreboard, Scoreboard.id == Result.scoreboard_id)
-                          .where(Result.id == result_id)).first()
+                          .where(Result.id == result_id, board_visible(viewer))).first()
     if row is None:
         raise NotFound(f"hub: no result {result_id} (results are listed under "
                        "GET /api/v1/scoreboards/NAME/results)")
@@ -646,3 +667,65 @@ def pareto_front(session: Session, board: Scoreboard, x: str, y: str,
                "platform_summary": details[rid][2], "backend": details[rid][3],
                "reference": bool(details[rid][4])} for rid in ids if rid in details]
     return {"x": sx, "y": sy, "front": front, "points": points, "total": total}
+
+
+# -- visibility ---------------------------------------------------------------------------
+
+def set_component_private(session: Session, user: User, automation: str, name: str,
+                          private: bool) -> dict[str, Any]:
+    """Make a component private or public (owners only)."""
+    comp = _require_component(session, automation, name, user)
+    if not _is_owner(session, comp, user):
+        raise NotOwner(f"hub: only an owner of {automation}:{name} can change who sees it")
+    comp.private = private
+    comp.updated_at = utcnow()
+    return {"automation": automation, "name": name, "private": private}
+
+
+def add_component_reader(session: Session, user: User, automation: str, name: str,
+                         reader: str) -> dict[str, Any]:
+    """Invite ``reader`` to read a (private) component (owners only)."""
+    comp = _require_component(session, automation, name, user)
+    if not _is_owner(session, comp, user):
+        raise NotOwner(f"hub: only an owner of {automation}:{name} can invite readers")
+    target = _user_named(session, reader)
+    if session.get(Reader, (comp.id, target.id)) is None:
+        session.add(Reader(component_id=comp.id, user_id=target.id))
+        session.flush()
+    readers = list(session.scalars(select(User.name).join(Reader, Reader.user_id == User.id)
+                                   .where(Reader.component_id == comp.id)
+                                   .order_by(User.name)))
+    return {"automation": automation, "name": name, "readers": readers}
+
+
+def set_board_private(session: Session, user: User, name: str,
+                      private: bool) -> dict[str, Any]:
+    """Make a scoreboard private or public (its creator or an admin)."""
+    board = _board(session, name, user)
+    if board.owner_id != user.id and not user.admin:
+        raise NotOwner(f"hub: only the owner of scoreboard {name!r} can change who sees it")
+    board.private = private
+    return {"name": name, "private": private}
+
+
+def add_board_reader(session: Session, user: User, name: str, reader: str) -> dict[str, Any]:
+    """Invite ``reader`` to read a (private) scoreboard (its creator or an admin)."""
+    board = _board(session, name, user)
+    if board.owner_id != user.id and not user.admin:
+        raise NotOwner(f"hub: only the owner of scoreboard {name!r} can invite readers")
+    target = _user_named(session, reader)
+    if session.get(ScoreboardReader, (board.id, target.id)) is None:
+        session.add(ScoreboardReader(scoreboard_id=board.id, user_id=target.id))
+        session.flush()
+    readers = list(session.scalars(
+        select(User.name).join(ScoreboardReader, ScoreboardReader.user_id == User.id)
+        .where(ScoreboardReader.scoreboard_id == board.id).order_by(User.name)))
+    return {"name": name, "readers": readers}
+
+
+def _user_named(session: Session, name: str) -> User:
+    target = session.scalar(select(User).where(User.name == name))
+    if target is None:
+        raise NotFound(f"hub: no user {name!r} on this hub (an admin adds users with "
+                       "'ck hub user add NAME')")
+    return target
