@@ -38,17 +38,23 @@ class DockerAutomation(Automation):
     def run(self, component: str | None = None, tags: list[str] | None = None,
             engine: str | None = None, base: str | None = None, image: str | None = None,
             shell: bool = False, gpus: str | None = None, offline: bool = False,
-            timeout: float | None = None, quiet: bool = False, **inputs: Any) -> dict[str, Any]:
+            verb: str | None = None, timeout: float | None = None, quiet: bool = False,
+            **inputs: Any) -> dict[str, Any]:
         """Run the component in its image (built first when its lock has none), with the
         experiment entries and solution runs written to this home: --shell opens a shell in
         the image instead, --gpus=all|N passes GPUs through (CDI with podman), --offline runs
-        without a network, --image=REF uses an image that must match the lock; the other
-        inputs go to the component's run."""
+        without a network, --image=REF uses an image that must match the lock,
+        --verb=benchmark runs `ck benchmark` inside (default: run; benchmark for a solution);
+        the other inputs go to the component's run."""
         from ..container import engine as engines
         from ..container import run as runner
         from ..container.images import build
         from ..container.plan import Target
 
+        if verb is not None and verb not in ("run", "benchmark"):
+            from ..errors import InvalidInput
+
+            raise InvalidInput(f"--verb={verb}: the container runs 'run' or 'benchmark'")
         target = Target.parse(component, tags)
         found = engines.detect(engine)
         on_line = self.kernel.output(quiet)
@@ -61,7 +67,7 @@ class DockerAutomation(Automation):
         if on_line is not None:
             on_line(f"{target.label}: running in {built['image']} ({found.name})")
         return runner.run_in_image(self.kernel, found, built, target, inputs, gpus=gpus,
-                                   offline=offline, on_line=on_line, timeout=timeout)
+                                   offline=offline, on_line=on_line, timeout=timeout, verb=verb)
 
     def _named_image(self, found: Any, target: Any, image: str, inputs: dict[str, Any],
                      base: str | None) -> dict[str, Any]:

@@ -54,6 +54,13 @@ def main(argv: list[str] | None = None) -> int:
         if request.get("action") == "hub" or (PROG == "cb" and request.get("action")
                                               in HUB_VERBS):
             request = hub_request(request, via_hub_word=request.get("action") == "hub")
+        from ..container.words import docker_request, is_docker_request
+
+        if is_docker_request(request):  # ck docker VERB ..., ck run ... --docker
+            try:
+                request = docker_request(request)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
     except UsageError as exc:
         return _usage_error(str(exc), 2, as_json)
     as_json = flags["json"]

@@ -21,6 +21,8 @@ def render(request: dict[str, Any], result: dict[str, Any]) -> str:
     action = request.get("action")
     if action == "help":
         return render_help(result)
+    if request.get("automation") == "docker" and isinstance(result.get("text"), str):
+        return str(result["text"])
     if action in ("benchmark", "show", "compare", "replay", "report", "autotune", "reduce",
                   "init", "submission", "check") \
             and isinstance(result.get("text"), str):

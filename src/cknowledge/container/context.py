@@ -114,7 +114,8 @@ def write_context(kernel: Kernel, folder: str, target: Target, lock: dict[str, A
     lock_text = canonical_yaml({k: v for k, v in lock.items() if k != "by_ident"})
     _write(os.path.join(folder, "lock.yaml"), lock_text.encode())
     request = {"component": {"kind": target.kind, "name": target.name, "tags": target.tags},
-               "inputs": inputs, "plan_inputs": plan.plan_inputs(target, inputs)}
+               "inputs": plan.image_inputs(target, inputs),
+               "plan_inputs": plan.plan_inputs(target, inputs)}
     _write(os.path.join(folder, "request.json"),
            (json.dumps(request, indent=2, sort_keys=True) + "\n").encode())
     _write(os.path.join(folder, "Containerfile"),

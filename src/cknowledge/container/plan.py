@@ -82,12 +82,25 @@ class Target:
 PLAN_INPUTS = {"script": None, "program": ("opt", "flags"), "solution": ()}
 
 
+#: inputs of the run itself (how often, where to record, ...): never part of a plan
+RUN_INPUTS = {"env", "version", "record", "repetitions", "warmup", "name", "repo", "timeout",
+              "quiet", "dataset", "validate", "output", "submit", "hub", "lock", "from_lock",
+              "dry_run"}
+
+
 def plan_inputs(target: Target, inputs: dict[str, Any]) -> dict[str, Any]:
     keep = PLAN_INPUTS[target.kind]
-    skip = {"env", "version"}
+    skip = RUN_INPUTS
     if keep is None:  # a script's inputs enter its env through input_mapping
         return {k: v for k, v in inputs.items() if k not in skip}
     return {k: v for k, v in inputs.items() if k in keep}
+
+
+def image_inputs(target: Target, inputs: dict[str, Any]) -> dict[str, Any]:
+    """What of ``inputs`` shapes the image: the plan's inputs, --env and --version."""
+    out = plan_inputs(target, inputs)
+    out.update({k: inputs[k] for k in ("env", "version") if inputs.get(k) is not None})
+    return out
 
 
 def resolve(kernel: Kernel, target: Target, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -72,7 +72,7 @@ def container_env(engine: Engine, built: dict[str, Any]) -> dict[str, str]:
 
 def run_argv(engine: Engine, built: dict[str, Any], target: Target, mounts: list[tuple[str, str]],
              io_dir: str, gpus: Any = None, offline: bool = False, interactive: bool = False,
-             tty: bool = False) -> list[str]:
+             tty: bool = False, verb: str | None = None) -> list[str]:
     from .plan import KINDS
 
     argv = engine.argv("run", "--rm", *engine.common_flags())
@@ -90,14 +90,14 @@ def run_argv(engine: Engine, built: dict[str, Any], target: Target, mounts: list
         argv.append("bash")
         return argv
     artifact = target.kind + (f":{target.name}" if target.name else "")
-    inner = f"ck {KINDS[target.kind]} {artifact} --json @/ck/io/request.json > /ck/io/result.json"
+    inner = f"ck {verb or KINDS[target.kind]} {artifact} --json @/ck/io/request.json > /ck/io/result.json"
     return argv + ["bash", "-c", inner]
 
 
 def run_in_image(kernel: Kernel, engine: Engine, built: dict[str, Any], target: Target,
                  inputs: dict[str, Any], gpus: Any = None, offline: bool = False,
                  on_line: Callable[[str], None] | None = None,
-                 timeout: float | None = None) -> dict[str, Any]:
+                 timeout: float | None = None, verb: str | None = None) -> dict[str, Any]:
     from .. import proc
 
     mounts = host_mounts(kernel, target)
@@ -108,7 +108,7 @@ def run_in_image(kernel: Kernel, engine: Engine, built: dict[str, Any], target: 
             request["tags"] = target.tags
         with open(os.path.join(io_dir, "request.json"), "w", encoding="utf-8") as fh:
             json.dump(request, fh)
-        argv = run_argv(engine, built, target, mounts, io_dir, gpus, offline)
+        argv = run_argv(engine, built, target, mounts, io_dir, gpus, offline, verb=verb)
         failure: CKError | None = None
         try:
             proc.run(argv, on_line=on_line, what=f"{engine.name} run", timeout=timeout)
@@ -123,17 +123,17 @@ def run_in_image(kernel: Kernel, engine: Engine, built: dict[str, Any], target: 
         raise _error_class(int(result["return"]))(
             f"in the container ({built['image']}): {result.get('error')}")
     result["container"] = {k: v for k, v in built.items() if k not in ("text",)}
-    result["text"] = _text(target, inputs, result, built, engine)
+    result["text"] = _text(target, verb, inputs, result, built, engine)
     return result
 
 
-def _text(target: Target, inputs: dict[str, Any], result: dict[str, Any],
+def _text(target: Target, verb: str | None, inputs: dict[str, Any], result: dict[str, Any],
           built: dict[str, Any], engine: Engine) -> str:
     """The inner result as ``ck`` shows it on the host, and where it ran."""
     from ..cli.render import render
     from .plan import KINDS
 
-    request = {"action": KINDS[target.kind], "automation": target.kind, **inputs}
+    request = {"action": verb or KINDS[target.kind], "automation": target.kind, **inputs}
     shown = render(request, {k: v for k, v in result.items() if k != "container"})
     return (shown + "\n" if shown else "") + \
         f"(ran in {built['image']}, {engine.name}, base {built['base']})"

@@ -2,7 +2,7 @@
 
 ``ck docker VERB KIND:NAME ...`` → ``{"action": VERB, "automation": "docker",
 "component": "KIND:NAME", ...}``; ``ck run KIND:NAME --docker`` (and ``ck benchmark
-solution:NAME --docker``) → the same request with VERB ``run``.
+solution:NAME --docker``) → ``ck docker run`` of it, ``--verb`` naming the action run inside.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def docker_request(request: dict[str, Any]) -> dict[str, Any]:
     out["automation"] = "docker"
     if request.get("action") != "docker":  # ck run KIND[:NAME] ... --docker
         out["action"] = "run"
+        out["verb"] = request["action"]
         if request.get("automation"):
             out["component"] = str(request["automation"]) + (
                 f":{request['artifact']}" if request.get("artifact") else "")

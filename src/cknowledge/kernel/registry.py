@@ -37,6 +37,8 @@ BUILTIN: dict[str, tuple[str, str]] = {
     "experiment": ("cknowledge.automations.experiment:ExperimentAutomation", "recorded runs and results"),
     "solution": ("cknowledge.automations.components:Solution", "benchmark solution manifests"),
     "repo": ("cknowledge.automations.repo:RepoAutomation", "repos of entries (git or folders)"),
+    "docker": ("cknowledge.automations.docker:DockerAutomation",
+               "containers: images of components built from their locks, runs inside them"),
     "automation": ("cknowledge.automations.automation:AutomationAutomation",
                    "user-defined automations (Python classes in repos)"),
     "hub": ("cknowledge.automations.hub:HubAutomation",
