@@ -52,7 +52,7 @@ def test_a_flag_gcc_rejects_fails_its_trials_only(home, tmp_path) -> None:
                      "  bogus: {type: flag, flag: -fno-such-gcc-flag}\n")
     r = ok(action="autotune", automation="program", artifact="cbench-qsort", space=str(space),
            strategy="grid", budget=10, repetitions=2, objectives="time", name="bogus")
-    assert r["trials"] == {"count": 4, "ok": 2, "failed": 2, "new": 4, "resumed": 0}
+    assert r["trials"] == {"count": 4, "ok": 2, "failed": 2, "infeasible": 0, "new": 4, "resumed": 0}
     from cknowledge.tuning.record import read_trials
 
     failed = [t for t in read_trials(r["experiment"]["trials"]) if t["status"] == "failed"]

@@ -74,7 +74,7 @@ def test_resume_after_kill_9_redoes_no_finished_trial(home, tmp_path, strategy) 
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     counts = json.loads(done.stdout.strip().splitlines()[-1])
-    assert counts == {"count": 12, "ok": 12, "failed": 0, "new": 12 - len(before),
+    assert counts == {"count": 12, "ok": 12, "failed": 0, "infeasible": 0, "new": 12 - len(before),
                       "resumed": len(before)}
     after = read_trials(trials)
     assert [r["number"] for r in after] == list(range(12))

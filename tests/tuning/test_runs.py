@@ -25,7 +25,7 @@ def tune(kernel=None, **kw):
 def test_each_strategy_finds_a_front(strategy) -> None:
     configs = []
     r = tune(strategy=strategy, on_trial=lambda rec: configs.append(json.dumps(rec["config"])))
-    assert r["trials"] == {"count": 16, "ok": 16, "failed": 0, "new": 16, "resumed": 0}
+    assert r["trials"] == {"count": 16, "ok": 16, "failed": 0, "infeasible": 0, "new": 16, "resumed": 0}
     assert len(set(configs)) == 16, "a configuration was evaluated twice"
     assert r["front"] and r["hypervolume"] > 0
     for point in r["front"]:
@@ -120,7 +120,7 @@ def test_a_run_name_is_not_reused_and_resume_extends_a_budget(home) -> None:
     with pytest.raises(InvalidInput, match="strategy"):
         run_tuning(kernel, counted, metrics=METRICS, strategy="nsga2", name="grow", resume=True)
     more = run_tuning(kernel, counted, metrics=METRICS, budget=10, name="grow", resume=True)
-    assert more["trials"] == {"count": 10, "ok": 10, "failed": 0, "new": 4, "resumed": 6}
+    assert more["trials"] == {"count": 10, "ok": 10, "failed": 0, "infeasible": 0, "new": 4, "resumed": 6}
     assert len(calls) == 10
     assert len({json.dumps(c, sort_keys=True) for c in calls}) == 10
     records = read_trials(more["experiment"]["trials"])

@@ -33,7 +33,9 @@ def _label(obj: Objective) -> str:
 def front_table(objectives: Sequence[Objective], front: Sequence[dict[str, Any]],
                 counts: dict[str, Any], hypervolume: float | None) -> str:
     head = (f"Pareto front: {len(front)} of {counts.get('ok', 0)} successful trials"
-            f" ({counts.get('failed', 0)} failed)")
+            f" ({counts.get('failed', 0)} failed"
+            + (f", {counts['infeasible']} infeasible" if counts.get("infeasible") else "")
+            + ")")
     if hypervolume is not None:
         head += f"; hypervolume {hypervolume:.6g}"
     columns = ["#"] + [_label(o) for o in objectives] + ["configuration"]

@@ -38,6 +38,55 @@ if TYPE_CHECKING:
     from .strategies import Strategy, Suggestion
 
 BACKENDS = ("local", "ray")
+_OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+        "<": lambda a, b: a < b, "==": lambda a, b: a == b}
+
+
+class Constraint:
+    """``METRIC>=VALUE`` (or ``<=``, ``>``, ``<``, ``==``) on a trial's mean: a trial that
+    breaks it is infeasible (recorded, never on the front)."""
+
+    def __init__(self, text: str, metrics: Sequence[str]) -> None:
+        import re
+
+        found = re.fullmatch(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|==|>|<)\s*(\S+)\s*",
+                             str(text))
+        if not found:
+            raise InvalidInput(f"cannot read the constraint {text!r}: write METRIC>=VALUE "
+                               "(or <=, >, <, ==), e.g. --constraint='map>=85'")
+        self.metric, self.op = found.group(1), found.group(2)
+        if metrics and self.metric not in metrics:
+            from .space import _valid
+
+            raise InvalidInput(f"constraint {text!r}: no metric {self.metric!r}"
+                               + _valid(self.metric, list(metrics)))
+        try:
+            self.value = float(found.group(3))
+        except ValueError:
+            raise InvalidInput(f"constraint {text!r}: {found.group(3)!r} is not a number"
+                               ) from None
+        if not math.isfinite(self.value):
+            raise InvalidInput(f"constraint {text!r}: the bound must be a finite number")
+
+    def __str__(self) -> str:
+        return f"{self.metric}{self.op}{self.value:g}"
+
+    def broken(self, stats: dict[str, Any]) -> str | None:
+        """Why a trial with these statistics breaks the constraint (None: it holds)."""
+        mean = (stats.get(self.metric) or {}).get("mean")
+        if mean is None:
+            return f"{self.metric} not measured (constraint {self})"
+        if _OPS[self.op](float(mean), self.value):
+            return None
+        return f"{self.metric} = {mean:.6g} breaks the constraint {self}"
+
+
+def parse_constraints(given: Any, metrics: Sequence[str]) -> list[Constraint]:
+    """Constraints from a list or a comma-separated text (checked before any trial)."""
+    if given in (None, "", []):
+        return []
+    items = given if isinstance(given, (list, tuple)) else str(given).split(",")
+    return [Constraint(str(item), metrics) for item in items if str(item).strip()]
 _STAT_KEYS = ("n", "mean", "median", "std", "min", "max", "ci95_half", "cv", "noisy")
 
 
@@ -102,7 +151,9 @@ class _Loop:
     def __init__(self, space: Space, objectives: Sequence[Objective], strategy: Strategy,
                  budget: int, run: Run | None, records: list[dict[str, Any]],
                  echo: Callable[[str], None] | None,
-                 on_trial: Callable[[dict[str, Any]], None] | None) -> None:
+                 on_trial: Callable[[dict[str, Any]], None] | None,
+                 constraints: Sequence[Constraint] = ()) -> None:
+        self.constraints = list(constraints)
         self.space, self.objectives, self.strategy = space, list(objectives), strategy
         self.budget, self.run, self.records = budget, run, records
         self.echo, self.on_trial = echo, on_trial
@@ -138,6 +189,11 @@ class _Loop:
                     raise ValueError(f"the evaluation gave a non-finite {', '.join(bad)}")
             except ValueError as exc:
                 record.update(status="failed", reason=str(exc))
+        if record["status"] == "ok":
+            broken = [why for c in self.constraints
+                      if (why := c.broken(record["stats"])) is not None]
+            if broken:
+                record.update(status="infeasible", reason="; ".join(broken))
         got = objective_values(record, self.objectives)
         record["values"] = got[0] if got else None
         if self.run is not None:
@@ -155,7 +211,7 @@ class _Loop:
         head = f"trial {record['number'] + 1}/{self.budget}"
         what = describe_config(self.space, record["config"])
         if record["status"] != "ok":
-            return f"{head} failed: {record['reason']} [{what}]"
+            return f"{head} {record['status']}: {record['reason']} [{what}]"
         from .report import _num
 
         vals = []
@@ -314,7 +370,9 @@ def run_tuning(kernel: Kernel | None, evaluate: Callable[[dict[str, Any]], Any],
                program: str | None = None, extra_meta: dict[str, Any] | None = None,
                echo: Callable[[str], None] | None = None,
                on_trial: Callable[[dict[str, Any]], None] | None = None,
-               validate: Callable[[Space, list[Objective]], None] | None = None
+               validate: Callable[[Space, list[Objective]], None] | None = None,
+               constraints: Any = None,
+               warm: Callable[[Space, list[Objective]], dict[str, Any]] | None = None
                ) -> dict[str, Any]:
     """Tune ``evaluate`` over ``space`` for ``objectives``; see the module documentation.
 
@@ -351,6 +409,7 @@ def run_tuning(kernel: Kernel | None, evaluate: Callable[[dict[str, Any]], Any],
         strategy = check_strategy(strategy)
     if objectives is not None:
         parse_objectives(objectives, metrics)
+    parsed_constraints = parse_constraints(constraints, metrics)
     run: Run | None = None
     resumed = False
     records: list[dict[str, Any]] = []
@@ -375,6 +434,13 @@ def run_tuning(kernel: Kernel | None, evaluate: Callable[[dict[str, Any]], Any],
             strategy = _stored(meta, "strategy", strategy, lambda a, b: a == b)
             seed = _stored(meta, "seed", seed, lambda a, b: a == b)
             fixed = _stored(meta, "fixed", fixed or None, lambda a, b: a == b) or {}
+            if not parsed_constraints and meta.get("constraints"):
+                parsed_constraints = parse_constraints(meta["constraints"], metrics)
+            elif parsed_constraints and [str(c) for c in parsed_constraints] != \
+                    list(meta.get("constraints") or []):
+                raise InvalidInput("--resume goes on with the experiment's own constraints "
+                                   f"({meta.get('constraints') or 'none'}); leave "
+                                   "--constraint out, or start a new run with another --name")
             _stored(meta, "program", program, lambda a, b: a == b)
             for key, value in (extra_meta or {}).items():  # e.g. dataset, repetitions
                 _stored(meta, key, value, lambda a, b: a == b)
@@ -395,6 +461,7 @@ def run_tuning(kernel: Kernel | None, evaluate: Callable[[dict[str, Any]], Any],
         settings = {"kind": "tuning", "program": program, "space": space_obj.describe(),
                     "objectives": [str(o) for o in objs], "strategy": strategy, "seed": seed,
                     "budget": budget, "fixed": fixed, "backend": backend,
+                    "constraints": [str(c) for c in parsed_constraints],
                     **(extra_meta or {})}
         if backend == "ray":
             ray_mod, ray_started = _start_ray(ray_address, workers)
@@ -413,7 +480,17 @@ def run_tuning(kernel: Kernel | None, evaluate: Callable[[dict[str, Any]], Any],
                 rec["values"] = got[0] if got else None
                 if isinstance(rec.get("config"), dict):
                     tuner.replay(rec["config"], rec["values"])
-        loop = _Loop(space_obj, objs, tuner, budget, run, records, echo, on_trial)
+        warm_info: dict[str, Any] | None = None
+        if warm is not None:  # results of other platforms: learnt from, best ones tried first
+            warm_info = warm(space_obj, objs)
+            for config, values in warm_info.get("points") or []:
+                tuner.warm(config, values)
+            for config in warm_info.get("first") or []:
+                tuner.enqueue(config)
+            if echo is not None and warm_info.get("text"):
+                echo(warm_info["text"])
+        loop = _Loop(space_obj, objs, tuner, budget, run, records, echo, on_trial,
+                     parsed_constraints)
         undo = _sigterm_as_interrupt()
         started = time.perf_counter()
         try:
@@ -441,7 +518,8 @@ def run_tuning(kernel: Kernel | None, evaluate: Callable[[dict[str, Any]], Any],
 
     try:
         ok = [r for r in records if r.get("values") is not None]
-        failed = sum(1 for r in records if r.get("status") != "ok")
+        infeasible = sum(1 for r in records if r.get("status") == "infeasible")
+        failed = sum(1 for r in records if r.get("status") not in ("ok", "infeasible"))
         halfs = [objective_values(r, objs)[1] for r in ok]  # type: ignore[index]
         signed = [[o.sign * v for o, v in zip(objs, r["values"])] for r in ok]
         front_idx = pareto_front(signed, halfs) if ok else []
@@ -463,7 +541,8 @@ def run_tuning(kernel: Kernel | None, evaluate: Callable[[dict[str, Any]], Any],
                                           "direction": o.direction}
                                for k, o in enumerate(objs)},
                 **({"info": rec["info"]} if rec.get("info") else {})})
-        counts = {"count": len(records), "ok": len(ok), "failed": failed, "new": loop.new,
+        counts = {"count": len(records), "ok": len(ok), "failed": failed,
+                  "infeasible": infeasible, "new": loop.new,
                   "resumed": len(records) - loop.new}
         from .report import front_table
 
@@ -474,6 +553,9 @@ def run_tuning(kernel: Kernel | None, evaluate: Callable[[dict[str, Any]], Any],
             "objectives": [str(o) for o in objs], "strategy": strategy, "seed": seed,
             "budget": budget, "table": table, "png": None, "html": None,
             "exhausted": len(records) < budget,
+            "constraints": [str(c) for c in parsed_constraints],
+            **({"warm_start": {k: v for k, v in warm_info.items() if k != "points"}}
+               if warm_info else {}),
             "timing": {"wall_s": wall, "evaluate_s": loop.eval_s,
                        "harness_ms_per_trial": 1000 * loop.harness_s / loop.new if loop.new
                        else None}}

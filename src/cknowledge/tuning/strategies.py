@@ -57,6 +57,7 @@ class Strategy:
         self.options = dict(options or {})
         self.seen: dict[str, list[float] | None] = {}   # finished: key → values (None: failed)
         self.pending: set[str] = set()
+        self.queue: list[dict[str, Any]] = []           # configurations to try first
 
     def _exhausted(self) -> bool:
         size = self.space.size()
@@ -77,6 +78,23 @@ class Strategy:
         self.pending.discard(key)
         self.seen[key] = values
 
+    def warm(self, config: dict[str, Any], values: list[float]) -> None:
+        """Learn from a result measured elsewhere (another platform, from the hub): it
+        informs the model-based strategies and is never counted as tried here."""
+
+    def enqueue(self, config: dict[str, Any]) -> None:
+        """Try ``config`` before the strategy's own choices (a warm start's best guesses)."""
+        self.queue.append(self.space.complete({**config, **self.fixed}))
+
+    def _queued(self) -> Suggestion | None:
+        while self.queue:
+            config = self.queue.pop(0)
+            key = config_key(config)
+            if key not in self.seen and key not in self.pending:
+                self.pending.add(key)
+                return Suggestion(config)
+        return None
+
 
 class RandomStrategy(Strategy):
     name = "random"
@@ -94,6 +112,9 @@ class RandomStrategy(Strategy):
     def ask(self) -> Suggestion | None:
         if self._exhausted():
             return None
+        queued = self._queued()
+        if queued is not None:
+            return queued
         config = self.space.sample(self.rng, self.fixed)
         for _ in range(1000):
             key = config_key(config)
@@ -112,6 +133,9 @@ class GridStrategy(Strategy):
         self._iter: Iterator[dict[str, Any]] = self.space.grid(self.fixed)
 
     def ask(self) -> Suggestion | None:
+        queued = self._queued()
+        if queued is not None:
+            return queued
         for config in self._iter:
             key = config_key(config)
             if key not in self.seen and key not in self.pending:
@@ -181,6 +205,23 @@ class OptunaStrategy(Strategy):
             self.study.add_trial(trial)
         except (ValueError, TypeError):
             pass
+
+    def warm(self, config: dict[str, Any], values: list[float]) -> None:
+        params = self._params(self.space.complete({**config, **self.fixed}))
+        if params is None or not all(math.isfinite(v) for v in values):
+            return
+        from optuna.trial import create_trial
+
+        try:
+            self.study.add_trial(create_trial(values=list(values), params=params,
+                                              distributions=self.dists))
+        except (ValueError, TypeError):
+            pass
+
+    def enqueue(self, config: dict[str, Any]) -> None:
+        params = self._params(self.space.complete({**config, **self.fixed}))
+        if params is not None:
+            self.study.enqueue_trial(params, skip_if_exists=False)
 
     def ask(self) -> Suggestion | None:
         if self._exhausted():
