@@ -73,3 +73,63 @@ def test_flags_and_text_output(mlcrepo: ForeignRepo, ck: Any) -> None:
     assert "MLC_WORK_PRE" not in json.loads(out)["new_env"]
     rc, out, err = ck("run", "script", "--tags=mlc,work")
     assert rc == 0 and "MLC_WORK_DONE=written-by-prehook" in out
+
+
+DETECT_OR_INSTALL = '''
+def preprocess(i):
+    env = i['env']
+    r = i['automation'].detect_version_using_script({
+        'env': env, 'run_script_input': i['run_script_input'], 'recursion_spaces': ''})
+    if r['return'] > 0:
+        if r['return'] != 16:
+            return r
+        env['MLC_TOOLX_ACTION'] = 'install'
+        r = i['automation'].run_native_script({'run_script_input': i['run_script_input'],
+                                              'env': env, 'script_name': 'install'})
+        if r['return'] > 0:
+            return r
+    else:
+        env['MLC_TOOLX_ACTION'] = 'found'
+    return {'return': 0}
+
+
+def detect_version(i):
+    r = i['automation'].parse_version({'match_text': r'toolx\\s+([\\d.]+)', 'group_number': 1,
+                                       'env_key': 'MLC_TOOLX_VERSION', 'which_env': i['env']})
+    if r['return'] > 0:
+        return r
+    return {'return': 0, 'version': r['version']}
+
+
+def postprocess(i):
+    env = i['env']
+    r = detect_version(i)
+    if r['return'] > 0:
+        return r
+    env['MLC_TOOLX_CACHE_TAGS'] = 'version-' + r['version']
+    return {'return': 0, 'version': r['version']}
+'''
+
+
+def test_a_version_not_detected_is_16_so_the_hook_installs(tmp_path: Path, ck: Any,
+                                                          hooks: str) -> None:
+    """As under MLCFlow (get-generic-python-lib relies on it): a detection whose own
+    detect_version() fails to parse (an empty tmp-ver.out) answers 16, and the hook
+    installs; once installed, the same script finds it."""
+    repo = ForeignRepo(tmp_path / "mlcdetect", "mlc")
+    marker = tmp_path / "toolx-installed"
+    run_sh = f'if [ -f "{marker}" ]; then echo "toolx 2.5.1" > tmp-ver.out; else : > tmp-ver.out; fi\n'
+    repo.script("get-toolx", {"tags": ["get", "toolx"],
+                              "new_env_keys": ["MLC_TOOLX_*"]},
+                run_sh, DETECT_OR_INSTALL,
+                files={"install.sh": f'#!/bin/bash\ntouch "{marker}"\n'})
+    rc, out, err = ck("pull", "repo", str(repo.root))
+    assert rc == 0, err
+    rc, out, err = ck("run", "script", "--tags=get,toolx", "--json")
+    assert rc == 0, err
+    env = json.loads(out)["new_env"]
+    assert env["MLC_TOOLX_ACTION"] == "install" and marker.exists()
+    assert env["MLC_TOOLX_CACHE_TAGS"] == "version-2.5.1"
+    rc, out, err = ck("run", "script", "--tags=get,toolx", "--json")
+    assert rc == 0, err
+    assert json.loads(out)["new_env"]["MLC_TOOLX_ACTION"] == "found"

@@ -146,8 +146,8 @@ class Automation:
         if r.get("return", 0) == 0 and r.get("version"):
             if native.version_ok(r["version"], env, self.prefix):
                 return {"return": 0, "detected_version": r["version"]}
-        elif r.get("return", 0) > 0 and r.get("return") != 2:
-            return r
+        # as CM and MLC do: any failure of the script or of its detect_version() is "not
+        # detected" (16), which hooks read as "install it" (get-generic-python-lib does)
         return {"return": 16, "error": "version was not detected"}
 
     # -- finding files ------------------------------------------------------------------
