@@ -71,6 +71,44 @@ class Solution(Automation):
                          submit=submit, hub=hub, on_line=self.kernel.output(quiet))
 
     @action
+    def autotune(self, artifact: str | None = None, space: Any = None,
+                 objectives: Any = None, strategy: str | None = None,
+                 budget: int | None = None, seed: int | None = None, name: str | None = None,
+                 resume: bool = False, backend: str = "local", ray_address: str | None = None,
+                 workers: int | None = None, constraint: Any = None, submit: bool = False,
+                 hub: str | None = None, seed_from_hub: bool = False, neighbours: int = 3,
+                 quiet: bool = False, **inputs: Any) -> dict[str, Any]:
+        """Tune a solution over its inputs: each trial a real benchmark run; noise-aware Pareto front.
+
+        --space=a,b|FILE (default: the manifest's tune.space), --objectives=qps:max,map:max,
+        --constraint='map>=85', --strategy=random|grid|tpe|nsga2, --budget=N, --name [--resume],
+        --backend=local|ray; other --INPUT=VALUE are fixed; --submit sends every trial to the
+        hub scoreboard; --seed-from-hub warm-starts from the nearest platforms' results."""
+        from ..tuning.solution import autotune_solution
+
+        return autotune_solution(self.kernel, self._entry(artifact), inputs, space=space,
+                                 objectives=objectives, strategy=strategy, budget=budget,
+                                 seed=seed, name=name, resume=resume, backend=backend,
+                                 ray_address=ray_address, workers=workers,
+                                 constraint=constraint, submit=submit, hub=hub,
+                                 seed_from_hub=seed_from_hub, neighbours=neighbours,
+                                 echo=self.kernel.output(quiet))
+
+    @action
+    def advise(self, artifact: str | None = None, objectives: Any = None,
+               constraint: Any = None, hub: str | None = None, neighbours: int = 3,
+               **inputs: Any) -> dict[str, Any]:
+        """Propose the configuration predicted best for this machine from the hub's results.
+
+        Uses the results of the --neighbours=K platforms nearest to this one (on platform
+        facts), says which; --objectives and --constraint as for autotune; other
+        --INPUT=VALUE restrict the results to those inputs."""
+        from ..tuning.crowd import advise
+
+        return advise(self.kernel, self._entry(artifact), objectives, constraint, hub,
+                      neighbours, inputs)
+
+    @action
     def submission(self, artifact: str | None = None, division: str = "open",
                    submitter: str | None = None, output: str | None = None,
                    runs: str | None = None, scenarios: str | None = None,
