@@ -49,7 +49,7 @@ def submit_reproduction(session: Session, user: User, name: str,
     if unknown:
         raise InvalidInput(f"hub: paper {name!r} has no claim {unknown[0]!r} (claims: "
                            f"{', '.join(known) or 'none'})")
-    digest = body.digest(name)
+    digest = body.digest(name, user.name)
     found = session.scalar(select(Reproduction.id)
                            .where(Reproduction.submission_sha256 == digest))
     if found is not None:

@@ -72,8 +72,9 @@ def index(request: Request) -> HTMLResponse:
         from .papers import list_papers
 
         papers = list_papers(session, viewer, 10)["items"]
+        who = _name(viewer)
     return render(request, "index.html", recent=recent, boards=boards, papers=papers,
-                  viewer=_name(viewer))
+                  viewer=who)
 
 
 def _name(viewer: Any) -> str | None:

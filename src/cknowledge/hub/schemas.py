@@ -226,11 +226,14 @@ class ReproductionIn(_Checked):
                 raise ValueError(f"claim id {key[:64]!r} is not valid (letters, digits, _ . -)")
         return value
 
-    def digest(self, paper: str) -> str:
-        """sha256 of the canonical JSON without the time: one row per reproduction."""
+    def digest(self, paper: str, submitter: str) -> str:
+        """sha256 of the canonical JSON without the time, with the paper and the
+        submitter: one row per reproduction (the same one by two users counts twice: it is
+        evidence of two people)."""
         data = self.model_dump(mode="json")
         data.pop("reproduced_at", None)
         data["paper"] = paper
+        data["submitter"] = submitter
         text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
