@@ -58,11 +58,28 @@ class HubAutomation(Automation):
 
     @action  # sends the stored token: REST callers need the server's token
     def publish(self, component: str, version: str, hub: str | None = None,
-                dry_run: bool = False) -> dict[str, Any]:
-        """Pack an entry (AUTOMATION:[REPO:]NAME) and publish it as --version=X.Y.Z."""
+                dry_run: bool = False, private: bool = False) -> dict[str, Any]:
+        """Pack an entry (AUTOMATION:[REPO:]NAME) and publish it as --version=X.Y.Z
+        (--private: a new component only its owners and invited readers see)."""
         from ..client.ops import publish
 
-        return publish(self.kernel.home, self.store, component, version, hub, dry_run)
+        return publish(self.kernel.home, self.store, component, version, hub, dry_run,
+                       private)
+
+    @action
+    def invite(self, component: str, user: str, hub: str | None = None) -> dict[str, Any]:
+        """Let --user=NAME read the private AUTOMATION:NAME or scoreboard:NAME (owners)."""
+        from ..client.papers import invite
+
+        return invite(self.kernel.home, component, user, hub)
+
+    @action
+    def visibility(self, component: str, private: bool, hub: str | None = None
+                   ) -> dict[str, Any]:
+        """Make AUTOMATION:NAME or scoreboard:NAME --private=yes|no (owners)."""
+        from ..client.papers import set_visibility
+
+        return set_visibility(self.kernel.home, component, private, hub)
 
     @action
     def grant(self, component: str, user: str, hub: str | None = None) -> dict[str, Any]:

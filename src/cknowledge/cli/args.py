@@ -106,8 +106,8 @@ def parse_argv(argv: list[str]) -> tuple[dict[str, Any], dict[str, bool]]:
 
 #: ``cb VERB ...`` words that go to the ``hub`` automation (``ck hub VERB ...`` too)
 HUB_VERBS = ("login", "logout", "whoami", "status", "publish", "versions", "download",
-             "search", "submit", "grant")
-_HUB_COMPONENT_VERBS = ("publish", "versions", "download", "grant")
+             "search", "submit", "grant", "invite", "visibility")
+_HUB_COMPONENT_VERBS = ("publish", "versions", "download", "grant", "invite", "visibility")
 
 
 def hub_request(request: dict[str, Any], via_hub_word: bool) -> dict[str, Any]:

@@ -24,7 +24,7 @@ def render(request: dict[str, Any], result: dict[str, Any]) -> str:
     if request.get("automation") == "docker" and isinstance(result.get("text"), str):
         return str(result["text"])
     if action in ("benchmark", "show", "compare", "replay", "report", "autotune", "reduce",
-                  "init", "submission", "check") \
+                  "init", "submission", "check", "reproduce", "badges") \
             and isinstance(result.get("text"), str):
         return str(result["text"])
     if action == "autotune" and isinstance(result.get("table"), str):

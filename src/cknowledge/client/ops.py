@@ -159,8 +159,9 @@ def check_pep440(version: str) -> str:
 
 # -- publish -------------------------------------------------------------------------------
 def publish(home: str, store: Store, component: str, version: str, hub: str | None = None,
-            dry_run: bool = False) -> dict[str, Any]:
-    """Pack the entry ``AUTOMATION:[REPO:]NAME`` and publish it as ``version``."""
+            dry_run: bool = False, private: bool = False) -> dict[str, Any]:
+    """Pack the entry ``AUTOMATION:[REPO:]NAME`` and publish it as ``version`` (a new
+    component ``private``: its owners and invited readers only see it)."""
     import json
 
     from ..store.cid import parse_artifact
@@ -206,7 +207,7 @@ def publish(home: str, store: Store, component: str, version: str, hub: str | No
             answer = client.post_json(
                 f"/components/{_q(automation, name)}/versions",
                 data={"version": version, "meta": json.dumps(meta, default=str),
-                      "deps": json.dumps(deps)},
+                      "deps": json.dumps(deps), "private": "true" if private else "false"},
                 files={"archive": (f"{name}-{version}.tar.gz", fh, "application/gzip")})
             out["hub"] = client.url
     finally:

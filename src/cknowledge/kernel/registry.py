@@ -43,6 +43,8 @@ BUILTIN: dict[str, tuple[str, str]] = {
                    "user-defined automations (Python classes in repos)"),
     "hub": ("cknowledge.automations.hub:HubAutomation",
             "publish, find and download components; submit results (a component hub)"),
+    "paper": ("cknowledge.automations.paper:PaperAutomation",
+              "live papers: claims that reproduce with one command, badges from evidence"),
     "kernel": ("cknowledge.automations.kernel:KernelAutomation",
                "version, help, import of archives"),
     "submission": ("cknowledge.automations.submission:SubmissionAutomation",
