@@ -21,10 +21,12 @@ class DockerAutomation(Automation):
     def build(self, component: str | None = None, tags: list[str] | None = None,
               engine: str | None = None, base: str | None = None, force: bool = False,
               quiet: bool = False, **inputs: Any) -> dict[str, Any]:
-        """Build (or reuse) the image of script:NAME|program:NAME|solution:NAME from its
-        resolved lock: --base=IMAGE (default: the one `ck docker base` made, else
-        debian:bookworm-slim), --engine=podman|docker, --force rebuilds; other inputs
-        (--opt, ...) enter the plan as for `ck run`. Tagged localhost/ck/KIND-NAME:LOCK."""
+        """Build (or reuse) the image of a script, program or solution from its lock.
+
+        KIND:NAME is script:NAME, program:NAME or solution:NAME; --base=IMAGE (default:
+        the one `ck docker base` made, else debian:bookworm-slim); --engine=podman|docker;
+        --force rebuilds; other inputs (--opt, ...) enter the plan as for `ck run`. The
+        tag is localhost/ck/KIND-NAME:LOCK (16 hex digits of the lock's digest)."""
         from ..container import engine as engines
         from ..container.images import build
         from ..container.plan import Target
@@ -40,8 +42,9 @@ class DockerAutomation(Automation):
             shell: bool = False, gpus: str | None = None, offline: bool = False,
             verb: str | None = None, timeout: float | None = None, quiet: bool = False,
             **inputs: Any) -> dict[str, Any]:
-        """Run the component in its image (built first when its lock has none), with the
-        experiment entries and solution runs written to this home: --shell opens a shell in
+        """Run a script, program or solution in its image (built first when needed).
+
+        Experiment entries and solution runs written to this home: --shell opens a shell in
         the image instead, --gpus=all|N passes GPUs through (CDI with podman), --offline runs
         without a network, --image=REF uses an image that must match the lock,
         --verb=benchmark runs `ck benchmark` inside (default: run; benchmark for a solution);
@@ -57,6 +60,7 @@ class DockerAutomation(Automation):
             raise InvalidInput(f"--verb={verb}: the container runs 'run' or 'benchmark'")
         target = Target.parse(component, tags)
         found = engines.detect(engine)
+        runner.gpu_flags(found, gpus)  # refuse a host without GPUs before building
         on_line = self.kernel.output(quiet)
         if image:
             built = self._named_image(found, target, image, inputs, base)
@@ -83,7 +87,9 @@ class DockerAutomation(Automation):
     def export(self, component: str | None = None, tags: list[str] | None = None,
                output: str | None = None, base: str | None = None, engine: str | None = None,
                **inputs: Any) -> dict[str, Any]:
-        """Write the image's build context to --output=DIR (empty or new): Containerfile,
+        """Write an image's build context to a folder that builds without cknowledge.
+
+        --output=DIR (empty or new) gets the Containerfile,
         lock, repos, cknowledge's wheel and a README with the plain build and run commands."""
         from ..container import engine as engines
         from ..container.base import REGISTRY_BASE, default_base
@@ -104,8 +110,9 @@ class DockerAutomation(Automation):
     @action
     def base(self, suite: str = "bookworm", mirror: str | None = None, tag: str | None = None,
              engine: str | None = None, quiet: bool = False) -> dict[str, Any]:
-        """Make a minimal Debian base image without a registry: debootstrap --variant=minbase
-        from the host's apt mirror (--mirror=URL), imported as localhost/ck-base:SUITE."""
+        """Make a minimal Debian base image from the package mirror (no registry needed).
+
+        debootstrap --variant=minbase --suite=SUITE from the host's apt mirror (--mirror=URL), imported as localhost/ck-base:SUITE."""
         from ..container import engine as engines
         from ..container.base import make_base
 
@@ -114,8 +121,9 @@ class DockerAutomation(Automation):
 
     @action
     def prepare(self, lock: str, request: str, quiet: bool = False) -> dict[str, Any]:
-        """Inside an image being built: check it against --lock=FILE and prepare the
-        component of --request=FILE (compile a program, install a solution's steps)."""
+        """Inside an image being built: check it against its lock, prepare the component.
+
+        --lock=FILE is the host's lock; prepares the component of --request=FILE (compile a program, install a solution's steps)."""
         from ..container.inside import check_and_prepare
 
         return check_and_prepare(self.kernel, lock, request, quiet)

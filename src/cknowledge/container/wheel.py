@@ -16,6 +16,10 @@ import os
 import re
 import zipfile
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 DIST = "cknowledge"
 _DATE = (1980, 1, 1, 0, 0, 0)
 _SKIP_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
@@ -52,7 +56,7 @@ def write_wheel(folder: str) -> str:
     dist = distribution(DIST)
     info = f"{DIST}-{__version__}.dist-info"
     extra = {
-        f"{info}/METADATA": (dist.read_text("METADATA") or "").encode(),
+        f"{info}/METADATA": metadata_text(dist, __version__).encode(),
         f"{info}/entry_points.txt": (dist.read_text("entry_points.txt") or "").encode(),
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: cknowledge\nRoot-Is-Purelib: true\n"
                          b"Tag: py3-none-any\n",
@@ -80,6 +84,19 @@ def write_wheel(folder: str) -> str:
         zf.writestr(item, "\n".join(record) + "\n", zipfile.ZIP_DEFLATED)
     os.replace(tmp, path)
     return path
+
+
+def metadata_text(dist: Any, version: str) -> str:
+    """Core metadata of the wheel: name, this version, Python and the requirements (from
+    whichever metadata the installed distribution has: METADATA or an egg's PKG-INFO)."""
+    lines = ["Metadata-Version: 2.1", f"Name: {DIST}", f"Version: {version}"]
+    python = dist.metadata.get("Requires-Python")
+    if python:
+        lines.append(f"Requires-Python: {python}")
+    extras = sorted({m for m in re.findall(r'extra == "([^"]+)"', " ".join(dist.requires or []))})
+    lines += [f"Provides-Extra: {e}" for e in extras]
+    lines += [f"Requires-Dist: {r}" for r in dist.requires or []]
+    return "\n".join(lines) + "\n"
 
 
 def pinned_requirements(dist_name: str = DIST) -> list[str]:
