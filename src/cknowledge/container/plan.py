@@ -79,7 +79,7 @@ class Target:
 
 
 #: inputs that choose what runs (they enter the plan); the others only reach the run
-PLAN_INPUTS = {"script": None, "program": ("opt", "flags"), "solution": ()}
+PLAN_INPUTS = {"script": None, "program": ("opt", "flags"), "solution": ("backend",)}
 
 
 #: inputs of the run itself (how often, where to record, ...): never part of a plan
@@ -109,7 +109,7 @@ def resolve(kernel: Kernel, target: Target, inputs: dict[str, Any]) -> dict[str,
 
     with tempfile.TemporaryDirectory(prefix="ck-container-lock-") as tmp:
         if target.kind == "solution":
-            return _solution_lock(kernel, target, tmp)
+            return _solution_lock(kernel, target, plan_inputs(target, inputs), tmp)
         path = os.path.join(tmp, "lock.yaml")
         run(kernel, target.kind, target.name, target.tags, inputs.get("version"),
             plan_inputs(target, inputs), inputs.get("env"), dry_run=True, lock=path)
@@ -118,8 +118,10 @@ def resolve(kernel: Kernel, target: Target, inputs: dict[str, Any]) -> dict[str,
     return data
 
 
-def _solution_lock(kernel: Kernel, target: Target, tmp: str) -> dict[str, Any]:
-    from ..solutions.manifest import load_manifest
+def _solution_lock(kernel: Kernel, target: Target, inputs: dict[str, Any], tmp: str
+                   ) -> dict[str, Any]:
+    """The prepare steps of the solution (those --backend needs, or all of them)."""
+    from ..solutions.manifest import bind_inputs, load_manifest
     from ..store.cid import parse_artifact
     from ..workflow import read_lock, run
 
@@ -127,7 +129,8 @@ def _solution_lock(kernel: Kernel, target: Target, tmp: str) -> dict[str, Any]:
     manifest = load_manifest(entry)
     nodes: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for i, step in enumerate(manifest.prepare):
+    bound = bind_inputs(manifest, inputs, f"solution:{entry['name']}") if inputs else None
+    for i, step in enumerate(s for s in manifest.prepare if bound is None or s.active(bound)):
         path = os.path.join(tmp, f"{i:03d}.yaml")
         run(kernel, step.kind, None, step.tags, step.version, {}, None, dry_run=True, lock=path)
         for node in read_lock(path)["nodes"]:
