@@ -84,9 +84,10 @@ class DockerAutomation(Automation):
                 "lock_digest": info["lock_digest"]}
 
     @action
-    def export(self, component: str | None = None, tags: list[str] | None = None,
-               output: str | None = None, base: str | None = None, engine: str | None = None,
-               **inputs: Any) -> dict[str, Any]:
+    def export(  # type: ignore[override]  # an image's context, not an entry archive
+            self, component: str | None = None, tags: list[str] | None = None,
+            output: str | None = None, base: str | None = None, engine: str | None = None,
+            **inputs: Any) -> dict[str, Any]:
         """Write an image's build context to a folder that builds without cknowledge.
 
         --output=DIR (empty or new) gets the Containerfile,

@@ -51,7 +51,7 @@ def host_mirror(sources_root: str = "/etc/apt") -> str:
         for uri in re.findall(r"^\s*URIs:\s*(\S+)", text, re.MULTILINE) + \
                 re.findall(r"^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)", text, re.MULTILINE):
             if "security" not in uri and uri.rstrip("/").endswith("/debian"):
-                return uri.rstrip("/")
+                return str(uri).rstrip("/")
     return FALLBACK_MIRROR
 
 

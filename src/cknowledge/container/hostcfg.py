@@ -58,8 +58,8 @@ def pip_indexes(environ: dict[str, str] | None = None) -> dict[str, Any]:
     if index is None or not extra:
         index = index or config.get("index-url")
         extra = extra or config.get("extra-index-url", "").split()
-    skipped = []
-    usable_extra = []
+    skipped: list[str] = []
+    usable_extra: list[str] = []
     for url in extra:
         (usable_extra if _reachable_inside(url) else skipped).append(url)
     if index and not _reachable_inside(index):

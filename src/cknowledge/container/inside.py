@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ..kernel.kernel import Kernel
+    from .plan import Target
 
 #: key parts that name the component itself (the others describe the machine)
 OWN_PARTS = ("entry", "files")
