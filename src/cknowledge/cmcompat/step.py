@@ -106,8 +106,10 @@ class Step:
 
     def _inputs_to_env(self, prefix: str) -> None:
         i, env = self.i, self.env
-        if prefix == "MLC" or os.name == "nt":  # only these add env of their own
+        if os.name == "nt":  # Windows adds env of its own
             env.update(self.info.get("env") or {})
+        elif prefix == "MLC":  # as os_info's env, without computing os_info on a cache hit
+            env.update(native.host_os_env(prefix))
         for key in HOST_ENV_KEYS:
             if os.environ.get(key) and not env.get(key):
                 env[key] = os.environ[key]

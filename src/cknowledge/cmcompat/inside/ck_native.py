@@ -83,13 +83,25 @@ def host_os_info(prefix: str = "CM") -> dict[str, Any]:
                 bits = out
         except (OSError, subprocess.SubprocessError):
             pass
-    if prefix == "MLC":
-        info["env"][prefix + "_HOST_PLATFORM_FLAVOR"] = platform.machine()
-        info["env"][prefix + "_HOST_OS_TYPE"] = name
+    info["env"].update(host_os_env(prefix, name, platform.machine()))
     info["platform"] = name
     info["bits"] = bits
     info["python_bits"] = pbits
     return info
+
+
+def host_os_env(prefix: str, name: str | None = None, machine: str | None = None
+                ) -> dict[str, str]:
+    """The env that ``os_info`` adds (MLC only, on POSIX), cheaply: ``os.uname`` gives what
+    ``platform`` would, with neither ``platform`` nor ``subprocess`` imported."""
+    if prefix != "MLC":
+        return {}
+    if name is None or machine is None:
+        uname = os.uname()
+        system = uname.sysname.lower()
+        name = name or ("darwin" if system.startswith("darwin") else "linux")
+        machine = machine if machine is not None else uname.machine
+    return {prefix + "_HOST_PLATFORM_FLAVOR": machine, prefix + "_HOST_OS_TYPE": name}
 
 
 def _split(version: str) -> list[Any]:
