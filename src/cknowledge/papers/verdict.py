@@ -193,8 +193,9 @@ def judge(claim: Claim, result: dict[str, Any], comparable: bool) -> dict[str, A
 
 def hardware_class(facts: dict[str, Any]) -> dict[str, Any]:
     """The facts a hardware class compares: arch, CPU model, logical cores, GPU names."""
-    cpu = facts.get("cpu") if isinstance(facts.get("cpu"), dict) else {}
-    gpus = facts.get("gpus") if isinstance(facts.get("gpus"), list) else []
+    cpu_fact, gpu_fact = facts.get("cpu"), facts.get("gpus")
+    cpu: dict[str, Any] = cpu_fact if isinstance(cpu_fact, dict) else {}
+    gpus: list[Any] = gpu_fact if isinstance(gpu_fact, list) else []
     return {"arch": facts.get("arch"), "cpu_model": cpu.get("model"),
             "logical_cores": cpu.get("logical_cores"),
             "gpus": [str(g.get("name", g)) if isinstance(g, dict) else str(g) for g in gpus]}
