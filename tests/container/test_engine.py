@@ -100,3 +100,15 @@ def test_a_missing_base_says_how_to_make_one(engine, home, greet):
     assert result["error"].endswith("(no base image localhost/ck-test/no-such-base:1: make one "
                                     "from the Debian mirror with 'ck docker base', or pass "
                                     "--base=IMAGE)")
+
+
+def test_result_paths_in_mounted_folders_are_the_hosts():
+    from cknowledge.container.run import host_paths
+
+    mounts = [("/home/u/.ck/solutions/s/runs", "/ck/home/solutions/s/runs")]
+    got = host_paths({"run": "/ck/home/solutions/s/runs/1/result.json",
+                      "list": ["/ck/home/solutions/s/runs", "/ck/home/solutions/s/runsX"],
+                      "n": 3}, mounts)
+    assert got == {"run": "/home/u/.ck/solutions/s/runs/1/result.json",
+                   "list": ["/home/u/.ck/solutions/s/runs", "/ck/home/solutions/s/runsX"],
+                   "n": 3}

@@ -9,7 +9,8 @@ build prepared). Mounted from the host's ``$CK_HOME``: the ``local`` repo's
 them on the next query) and, for a solution, ``solutions/NAME/runs`` (its run folders,
 results layout and report). ``CK_CONTAINER_*`` variables name the engine, the image, its
 ID and base; an experiment records every ``CK_*`` variable, so it says where it ran.
-The inner error comes back as the same error class, its message prefixed "in the container".
+The inner error comes back as the same error class, its message prefixed "in the container";
+paths of the result inside the mounted folders are given as the host sees them.
 """
 
 from __future__ import annotations
@@ -122,6 +123,7 @@ def run_in_image(kernel: Kernel, engine: Engine, built: dict[str, Any], target: 
     if result.get("return"):
         raise _error_class(int(result["return"]))(
             f"in the container ({built['image']}): {result.get('error')}")
+    result = host_paths(result, mounts)
     result["container"] = {k: v for k, v in built.items() if k not in ("text",)}
     result["text"] = _text(target, verb, inputs, result, built, engine)
     return result
@@ -137,6 +139,19 @@ def _text(target: Target, verb: str | None, inputs: dict[str, Any], result: dict
     shown = render(request, {k: v for k, v in result.items() if k != "container"})
     return (shown + "\n" if shown else "") + \
         f"(ran in {built['image']}, {engine.name}, base {built['base']})"
+
+
+def host_paths(value: Any, mounts: list[tuple[str, str]]) -> Any:
+    """The result with paths inside the mounted folders given as the host sees them."""
+    if isinstance(value, dict):
+        return {k: host_paths(v, mounts) for k, v in value.items()}
+    if isinstance(value, list):
+        return [host_paths(v, mounts) for v in value]
+    if isinstance(value, str):
+        for host, inside in mounts:
+            if value == inside or value.startswith(inside + "/"):
+                return host + value[len(inside):]
+    return value
 
 
 def _io_root(kernel: Kernel) -> str:
