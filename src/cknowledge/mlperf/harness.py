@@ -51,13 +51,39 @@ def missing_packages(python: str, backends: list[str]) -> list[str]:
     return [wanted[m] for m in out.split() if m in wanted]
 
 
+DEVICES = ("cpu", "cuda")
+
+
+def nvidia_gpus() -> list[dict[str, Any]]:
+    """The NVIDIA GPUs ``ck detect platform`` finds (NVML)."""
+    from ..detect.platform import platform_facts
+
+    return [g for g in platform_facts().get("gpus") or []
+            if isinstance(g, dict) and "nvidia" in str(g.get("vendor", "")).lower()]
+
+
+def check_device(device: str, backend: str) -> None:
+    """Refuse a device this machine or backend cannot run, before anything starts."""
+    if device not in DEVICES:
+        raise InvalidInput(f"unknown device {device!r}: use one of {', '.join(DEVICES)}")
+    if device == "cpu":
+        return
+    if backend != "onnxruntime":
+        raise InvalidInput(f"--device={device} runs the onnxruntime backend only: use "
+                           "--backend=onnxruntime (the tensorflow backend is tensorflow-cpu)")
+    if not nvidia_gpus():
+        raise InvalidInput(f"--device={device} needs an NVIDIA GPU, and `ck detect platform` "
+                           "finds none on this machine (NVML through nvidia-ml-py): use "
+                           "--device=cpu")
+
+
 def runner_command(python: str, backend: str, model: str, dataset: str, scenario: str,
                    mode: str, count: int | None, threads: int, output: str,
                    inter_threads: int = 1, min_duration_ms: int | None = None,
                    min_query_count: int | None = None, max_duration_ms: int | None = None,
                    max_batch: int | None = None, target_qps: float | None = None,
                    expected_latency_ms: float | None = None,
-                   audit_config: str | None = None) -> list[str]:
+                   audit_config: str | None = None, device: str = "cpu") -> list[str]:
     """The runner's argv (inputs checked; paths made absolute)."""
     if backend not in BACKENDS:
         raise InvalidInput(f"unknown MLPerf backend {backend!r}: use one of "
@@ -67,6 +93,7 @@ def runner_command(python: str, backend: str, model: str, dataset: str, scenario
                            f"{', '.join(SCENARIOS)}")
     if mode not in MODES:
         raise InvalidInput(f"unknown MLPerf mode {mode!r}: use one of {', '.join(MODES)}")
+    check_device(device, backend)
     if count is not None and count < 1:
         raise InvalidInput(f"the MLPerf sample count must be at least 1, not {count}")
     if threads < 0 or inter_threads < 0:
@@ -89,6 +116,8 @@ def runner_command(python: str, backend: str, model: str, dataset: str, scenario
     for flag, value in options:
         if value is not None:
             argv += [flag, str(value)]
+    if device != "cpu":
+        argv += ["--device", device]
     if audit_config is not None:
         if not os.path.isfile(audit_config):
             raise NotFound(f"the compliance test's audit.config {audit_config} does not exist")
@@ -103,13 +132,14 @@ def run_harness(python: str, backend: str, model: str, dataset: str, scenario: s
                 max_batch: int | None = None, target_qps: float | None = None,
                 expected_latency_ms: float | None = None, timeout: float | None = None,
                 env: Mapping[str, str] | None = None, audit_config: str | None = None,
+                device: str = "cpu",
                 on_line: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run the harness once; return the runner's report plus ``"loadgen"`` (the parsed
     summary and detail log) and, in accuracy mode, ``"mAP_percent"``."""
     argv = runner_command(python, backend, model, dataset, scenario, mode, count, threads,
                           output, inter_threads, min_duration_ms, min_query_count,
                           max_duration_ms, max_batch, target_qps, expected_latency_ms,
-                          audit_config)
+                          audit_config, device)
     os.makedirs(output, exist_ok=True)
     run_env = dict(os.environ if env is None else env)
     for key in ("PYTHONPATH", "PYTHONHOME"):

@@ -45,6 +45,14 @@ class Run:
             value = report.get("min_duration_ms")
         return None if value is None else int(value)
 
+    def device(self) -> str:
+        return str(self.inputs.get("device") or "cpu")
+
+    def stack(self) -> str:
+        """The runtime as the system name shows it: the backend, plus the device when it
+        is not the CPU (``onnxruntime-cuda``)."""
+        return self.backend if self.device() == "cpu" else f"{self.backend}-{self.device()}"
+
     def machine(self) -> str:
         """The machine's name in the results layout (as the run wrote it)."""
         return self.system or f"{self.platform.get('arch') or 'cpu'}-" \
@@ -106,11 +114,11 @@ def usable(run: Run, draft: bool) -> str | None:
     return None
 
 
-Key = tuple[str, str, str]  # (machine, backend, scenario)
+Key = tuple[str, str, str]  # (machine, stack, scenario)
 
 
 def key(run: Run) -> Key:
-    return (run.machine(), run.backend, run.scenario)
+    return (run.machine(), run.stack(), run.scenario)
 
 
 def choose(runs: list[Run], draft: bool) -> tuple[dict[Key, Run], dict[Key, str]]:
@@ -130,16 +138,17 @@ def choose(runs: list[Run], draft: bool) -> tuple[dict[Key, Run], dict[Key, str]
     return chosen, refused
 
 
-def command(solution: str, backend: str, scenario: str, draft: bool) -> str:
+def command(solution: str, stack: str, scenario: str, draft: bool) -> str:
+    backend, _, device = stack.partition("-")
     duration = "" if draft else f" --duration_ms={MIN_DURATION_MS}"
-    return (f"ck benchmark solution:{solution} --backend={backend} --scenario={scenario}"
-            f"{duration}")
+    return (f"ck benchmark solution:{solution} --backend={backend}"
+            + (f" --device={device}" if device else "") + f" --scenario={scenario}{duration}")
 
 
 def lacking(solution: str, chosen: dict[Key, Run], refused: dict[Key, str],
             systems: list[tuple[str, str]], scenarios: list[str], draft: bool) -> list[str]:
     """One line per (machine, backend, scenario) the submission needs and has no usable
-    run for; ``systems`` are the (machine, backend) pairs it holds."""
+    run for; ``systems`` are the (machine, stack) pairs it holds."""
     lines = []
     several = len({m for m, _ in systems}) > 1
     for machine, backend in systems:

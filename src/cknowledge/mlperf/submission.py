@@ -197,7 +197,7 @@ def wanted_systems(runs: list[runlib.Run], backends: list[str] | None
     machines = sorted({r.machine() for r in runs}) or [""]
     if backends:
         return [(m, b) for m in machines for b in backends]
-    return sorted({(r.machine(), r.backend) for r in runs}) or [("", "tensorflow")]
+    return sorted({(r.machine(), r.stack()) for r in runs}) or [("", "tensorflow")]
 
 
 def build(kernel: Any, entry: dict[str, Any], model: str, division: str, submitter: str,
@@ -247,11 +247,12 @@ def _write(root: str, solution: str, solution_path: str | None, model: str, divi
     rows = []
     systems: dict[str, dict[str, Any]] = {}
     for run in picked:
-        name = check_name(f"{run.machine()}-{run.backend}", what="MLPerf system name")
+        name = check_name(f"{run.machine()}-{run.stack()}", what="MLPerf system name")
         if name not in systems:
             systems[name] = sysdesc.describe(
                 name, run.platform, _framework(run), division, submitter, _software(run),
-                here=run.platform.get("fingerprint") == here, given=given)
+                here=run.platform.get("fingerprint") == here, given=given,
+                device=run.device())
         base = os.path.join(root, "results", name, model, run.scenario)
         _copy(run.raw("performance"), PERFORMANCE_FILES,
               os.path.join(base, "performance", "run_1"))

@@ -41,6 +41,8 @@ MEANINGFUL = (
 STATUSES = ("available", "preview", "rdi")
 SYSTEM_TYPES = ("edge", "datacenter", "datacenter,edge", "edge,datacenter")
 EXAMPLES = {"cooling": "air", "host_memory_configuration": "'2x 16 GiB DDR4'",
+            "accelerator_host_interconnect": "'PCIe 5.0 x16'",
+            "accelerator_memory_configuration": "HBM3",
             "host_storage_capacity": "'500 GB'", "host_storage_type": "SSD",
             "host_networking": "Ethernet", "host_network_card_count": "1"}
 
@@ -75,9 +77,24 @@ def _this_machine() -> dict[str, Any]:
     return found
 
 
+def accelerator(facts: dict[str, Any]) -> dict[str, Any]:
+    """The fields of the GPU a CUDA run used (ONNX Runtime's device 0); how it is attached
+    and its memory type no detector reads, so those are asked for."""
+    gpus = [g for g in facts.get("gpus") or [] if isinstance(g, dict)]
+    gpu = gpus[0] if gpus else {}
+    return {"accelerators_per_node": "1", "accelerator_model_name": gpu.get("name") or "",
+            "accelerator_memory_capacity": f"{gpu['memory_gib']} GiB"
+            if gpu.get("memory_gib") else "",
+            "accelerator_host_interconnect": "", "accelerator_memory_configuration": "",
+            "accelerator_interconnect": "N/A (one accelerator)",
+            "accelerator_frequency": "", "accelerator_on-chip_memories": "",
+            "accelerator_interconnect_topology": "N/A (one accelerator)",
+            "hw_notes": f"NVIDIA driver {gpu.get('driver')}" if gpu.get("driver") else ""}
+
+
 def describe(system_name: str, facts: dict[str, Any], framework: str, division: str,
              submitter: str, software: str, here: bool, given: dict[str, Any] | None = None,
-             status: str = "available") -> dict[str, Any]:
+             status: str = "available", device: str = "cpu") -> dict[str, Any]:
     """The system JSON for runs made on the machine ``facts`` describes (``here``: the
     fingerprint is this machine's, so its storage and network may be read); ``given``
     sets or overrides any field."""
@@ -102,6 +119,8 @@ def describe(system_name: str, facts: dict[str, Any], framework: str, division: 
         "hw_notes": "GPUs present, not used: " + ", ".join(gpus) if gpus else "",
         "platform_fingerprint": facts.get("fingerprint"),
     })
+    if device != "cpu":
+        desc.update(accelerator(facts))
     if here:
         desc.update(_this_machine())
     for key, value in (given or {}).items():

@@ -136,6 +136,13 @@ def benchmark(kernel: Kernel, entry: dict[str, Any], given: dict[str, Any],
         from .harness import check_templates
 
         check_templates(manifest, label_of(entry))
+    if inputs.get("device") not in (None, "cpu"):  # a GPU run is refused before preparing
+        from ..mlperf.harness import check_device
+
+        try:
+            check_device(str(inputs["device"]), str(inputs.get("backend")))
+        except CKError as exc:
+            raise type(exc)(f"{label_of(entry)}: {exc.message}") from None
     if output:  # refuse an unusable --output before anything is prepared
         from .run import check_output
 

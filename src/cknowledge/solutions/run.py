@@ -261,7 +261,8 @@ def _run_in(kernel: Kernel, entry: dict[str, Any], manifest: Manifest,
                 python=python, backend=backend, model=model, dataset=dataset,
                 scenario=scenario, mode=mode, count=count, threads=threads or 0, output=out,
                 min_duration_ms=duration, max_duration_ms=max_duration,
-                timeout=spec.timeout_s, on_line=quiet_line)
+                timeout=spec.timeout_s, on_line=quiet_line,
+                device=str(inputs.get("device") or "cpu"))
         except CKError as exc:
             raise type(exc)(f"{label}: {exc.message}"
                             f"{_rebuild_hint(manifest, steps, exc.message, label)} "

@@ -96,9 +96,11 @@ class TensorFlowBackend(Backend):
 class OnnxBackend(Backend):
     name = "onnxruntime"
 
-    def __init__(self, model: str, threads: int, inter_threads: int) -> None:
+    def __init__(self, model: str, threads: int, inter_threads: int,
+                 device: str = "cpu") -> None:
         super().__init__(model, threads, inter_threads)
         ort = require("onnxruntime", "the onnxruntime backend")
+        self.providers = providers(ort, device)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = inter_threads
@@ -106,7 +108,7 @@ class OnnxBackend(Backend):
             options.execution_mode = ort.ExecutionMode.ORT_PARALLEL
         try:
             self.session: Any = ort.InferenceSession(model, sess_options=options,
-                                                     providers=["CPUExecutionProvider"])
+                                                     providers=self.providers)
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph classes
             raise HarnessError(f"onnxruntime cannot load {model}: {exc}") from None
         inputs = self.session.get_inputs()
@@ -131,11 +133,34 @@ class OnnxBackend(Backend):
                           np.asarray(scores, np.float32), np.asarray(classes, np.float32))
 
 
-def create(backend: str, model: str, threads: int = 0, inter_threads: int = 0) -> Backend:
+DEVICES = ("cpu", "cuda")
+
+
+def providers(ort: Any, device: str) -> list[str]:
+    """ONNX Runtime's execution providers for ``device``: the CPU, or CUDA (TensorRT first
+    where the installed onnxruntime has it) with the CPU for what they do not run."""
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    available = list(ort.get_available_providers())
+    if "CUDAExecutionProvider" not in available:
+        raise HarnessError(f"--device=cuda: the solution venv's onnxruntime has no CUDA "
+                           f"execution provider (it has {', '.join(available)}): install "
+                           "onnxruntime-gpu into it")
+    gpu = [p for p in ("TensorrtExecutionProvider", "CUDAExecutionProvider") if p in available]
+    return gpu + ["CPUExecutionProvider"]
+
+
+def create(backend: str, model: str, threads: int = 0, inter_threads: int = 0,
+           device: str = "cpu") -> Backend:
+    if device not in DEVICES:
+        raise HarnessError(f"unknown device {device!r}: use one of {', '.join(DEVICES)}")
     if backend == "tensorflow":
+        if device != "cpu":
+            raise HarnessError("--device=cuda runs the onnxruntime backend only (the "
+                               "tensorflow backend is tensorflow-cpu)")
         return TensorFlowBackend(model, threads, inter_threads)
     if backend == "onnxruntime":
-        return OnnxBackend(model, threads, inter_threads)
+        return OnnxBackend(model, threads, inter_threads, device)
     raise HarnessError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
 
 

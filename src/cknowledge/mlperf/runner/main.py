@@ -4,7 +4,7 @@
         --scenario SingleStream|Offline --mode performance|accuracy --count N --threads T
         --output DIR [--inter-threads I] [--min-duration-ms MS] [--min-query-count Q]
         [--max-duration-ms MS] [--max-batch B] [--target-qps X] [--expected-latency-ms L]
-        [--conf-model NAME] [--audit-config FILE]
+        [--device cpu|cuda] [--conf-model NAME] [--audit-config FILE]
 
 Writes LoadGen's mlperf_log_summary.txt, mlperf_log_detail.txt and mlperf_log_accuracy.json
 to DIR (and accuracy.txt / accuracy.json in accuracy mode), then prints one JSON line of
@@ -63,6 +63,8 @@ def parser() -> argparse.ArgumentParser:
                    help="Offline expected QPS (default: measured in the warm-up)")
     p.add_argument("--expected-latency-ms", type=float, default=None,
                    help="SingleStream expected latency (default: measured in the warm-up)")
+    p.add_argument("--device", default="cpu", choices=backends.DEVICES,
+                   help="where the onnxruntime backend runs the model (default: cpu)")
     p.add_argument("--conf-model", default=conf.CONF_MODEL,
                    help="the benchmark's name in mlperf.conf (default: %(default)s)")
     p.add_argument("--audit-config", default=None,
@@ -91,7 +93,8 @@ def versions(backend: str) -> dict[str, str]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     dataset = Dataset(args.dataset, args.count)
-    backend = backends.create(args.backend, args.model, args.threads, args.inter_threads)
+    backend = backends.create(args.backend, args.model, args.threads, args.inter_threads,
+                              args.device)
     settings = harness.Settings(
         scenario=args.scenario, mode=args.mode, count=len(dataset),
         min_duration_ms=args.min_duration_ms,
@@ -113,6 +116,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "backend": args.backend, "model": os.path.abspath(args.model),
         "dataset": dataset.root, "scenario": args.scenario, "mode": args.mode,
         "count": len(dataset), "threads": args.threads, "inter_threads": args.inter_threads,
+        "device": args.device, "providers": getattr(backend, "providers", None),
         "max_batch": h.batch, "min_duration_ms": settings.min_duration_ms,
         "min_query_count": settings.min_query_count, "output": os.path.abspath(args.output),
         "warmup": warmup, "loadgen": loadgen, "files": files, "versions": versions(args.backend),
