@@ -364,3 +364,39 @@ def test_every_web_page_hides_private_items_from_outsiders(world: World) -> None
             assert c.get(private_url).status_code == 200, private_url
             c.cookies.clear()
     assert tried >= 10, tried
+
+
+def test_migration_0004_keeps_stored_components_public(hub_db_url: str) -> None:
+    """Components and scoreboards stored before 0004 stay public; downgrading drops the
+    new tables and columns again."""
+    import sqlalchemy as sa
+
+    from cknowledge.hub.db import Database
+    from tests.hub.test_migrations import _upgrade_to
+
+    db = Database(hub_db_url)
+    try:
+        _upgrade_to(db, "0003")
+        with db.writer.begin() as c:
+            c.execute(sa.text("INSERT INTO components (id, automation, name, description, "
+                              "tags, latest, created_at, updated_at) VALUES (1, 'paper', "
+                              "'old', '', '[]', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        db.migrate()
+        with db.read() as s:
+            assert s.execute(sa.text("SELECT private FROM components")).scalars().all() \
+                in ([False], [0])
+            assert not any(s.execute(sa.text("SELECT private FROM scoreboards")).scalars())
+        from alembic import command
+        from alembic.config import Config
+
+        from cknowledge.hub.db import MIGRATIONS
+
+        config = Config()
+        config.set_main_option("script_location", MIGRATIONS)
+        with db.writer.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0003")
+        tables = set(sa.inspect(db.reader).get_table_names())
+        assert "reproductions" not in tables and "readers" not in tables
+    finally:
+        db.dispose()
