@@ -147,16 +147,20 @@ def benchmark(kernel: Kernel, entry: dict[str, Any], given: dict[str, Any],
         from .run import check_output
 
         check_output(output, label_of(entry))
-    lock_dir = tempfile.mkdtemp(prefix="ck-solution-lock-")
-    try:
-        if manifest.run.harness == "mlperf-loadgen" or manifest.run.python is not None:
-            _check_python(kernel, manifest, label_of(entry))
-        if locked is not None:
-            check_locked(kernel, entry, manifest, inputs, locked)
-        steps = prepare(kernel, entry, manifest, inputs, on_line, lock_dir)
-        lock = _merge_locks(lock_dir)
-    finally:
-        shutil.rmtree(lock_dir, ignore_errors=True)
+    if manifest.run.harness == "mlperf-loadgen" or manifest.run.python is not None:
+        _check_python(kernel, manifest, label_of(entry))
+    if locked is not None:
+        check_locked(kernel, entry, manifest, inputs, locked)
+    if not any(step.active(inputs) for step in manifest.prepare):
+        steps: dict[str, dict[str, Any]] = {}
+        lock: dict[str, Any] = {"format": None, "nodes": []}
+    else:
+        lock_dir = tempfile.mkdtemp(prefix="ck-solution-lock-")
+        try:
+            steps = prepare(kernel, entry, manifest, inputs, on_line, lock_dir)
+            lock = _merge_locks(lock_dir)
+        finally:
+            shutil.rmtree(lock_dir, ignore_errors=True)
     return run_benchmark(kernel, entry, manifest, inputs, steps, lock, output, submit, hub,
                          on_line)
 

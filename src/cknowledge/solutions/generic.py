@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 
 from ..errors import CKError, CommandFailed
@@ -61,12 +62,17 @@ def run_generic(kernel: Kernel, entry: dict[str, Any], manifest: Manifest,
 def _run_in(kernel: Kernel, entry: dict[str, Any], manifest: Manifest, ctx: Context,
             steps: dict[str, dict[str, Any]], lock: dict[str, Any], folder: str,
             on_line: Callable[[str], None] | None) -> dict[str, Any]:
-    from ..experiments.drift import capture
     from ..experiments.record import experiment_meta, save
     from ..experiments.stats import summarize
 
     spec = manifest.run
     label = ctx.label
+    # the environment (platform, env, the repos' git state: a few git calls) is captured
+    # while the command runs, not after it: the harness adds as little as it can
+    captured: dict[str, Any] = {}
+    env_thread = threading.Thread(target=_capture, args=(kernel, lock, entry, captured),
+                                  daemon=True)
+    env_thread.start()
     samples: dict[str, list[float]] = {m.name: [] for m in manifest.metrics}
     runs: list[dict[str, Any]] = []
     total = spec.warmup + spec.repetitions
@@ -96,14 +102,16 @@ def _run_in(kernel: Kernel, entry: dict[str, Any], manifest: Manifest, ctx: Cont
     if bad:
         problems.insert(0, f"the workflow step's output check failed in {len(bad)} of "
                            f"{len(runs)} repetitions ({bad[0]})")
-    captured = capture(kernel, lock.get("nodes") or [], entry.get("repo"), {}, ())
+    env_thread.join()
+    if "error" in captured:
+        raise captured["error"]
     measured = {
         "component": {"automation": "solution", "name": entry["name"], "uid": entry["uid"],
                       "repo": entry.get("repo")},
         "inputs": dict(ctx.inputs),
         "samples": samples,
         "units": {m.name: m.unit for m in manifest.metrics},
-        "energy": None, "lock": lock, **captured,
+        "energy": None, "lock": lock, **captured["value"],
         "details": {"run_folder": folder, "harness": spec.harness, "runs": runs,
                     "repetitions": spec.repetitions, "warmup": spec.warmup,
                     "valid": not problems, "problems": problems, "rules": verdicts,
@@ -138,6 +146,16 @@ def _run_in(kernel: Kernel, entry: dict[str, Any], manifest: Manifest, ctx: Cont
     summary["_rows"] = rows
     summary["_meta"] = meta
     return summary
+
+
+def _capture(kernel: Kernel, lock: dict[str, Any], entry: dict[str, Any],
+             out: dict[str, Any]) -> None:
+    from ..experiments.drift import capture
+
+    try:
+        out["value"] = capture(kernel, lock.get("nodes") or [], entry.get("repo"), {}, ())
+    except BaseException as exc:  # re-raised in the run's own thread
+        out["error"] = exc
 
 
 def _platform_text(platform: dict[str, Any]) -> str:

@@ -121,6 +121,7 @@ def predict(rows: list[dict[str, Any]], near: list[dict[str, Any]], keys: Sequen
     """Per configuration (restricted to ``keys``) seen on the neighbours: the predicted
     value of each metric here and the results it came from."""
     weight = {p["fingerprint"]: p["weight"] for p in near}
+    dist = {p["fingerprint"]: p["distance"] for p in near}
     mine = [r for r in rows if str(r.get("platform_fingerprint")) in weight
             and not r.get("reference")]
     medians: dict[tuple[str, str], float] = {}
@@ -143,8 +144,10 @@ def predict(rows: list[dict[str, Any]], near: list[dict[str, Any]], keys: Sequen
         config = {k: r["config"][k] for k in keys if k in (r.get("config") or {})}
         if len(config) != len(keys):
             continue
-        g = groups.setdefault(_key(config), {"config": config, "sums": {}, "used": []})
+        g = groups.setdefault(_key(config), {"config": config, "sums": {}, "used": [],
+                                             "distance": math.inf})
         fp = str(r["platform_fingerprint"])
+        g["distance"] = min(g["distance"], dist[fp])
         for m in metrics:
             if m in (r.get("metrics") or {}) and (fp, m) in medians:
                 s = g["sums"].setdefault(m, [0.0, 0.0])
@@ -156,7 +159,8 @@ def predict(rows: list[dict[str, Any]], near: list[dict[str, Any]], keys: Sequen
         values = {m: (s[0] / s[1]) * scale[m] for m, s in g["sums"].items()
                   if s[1] > 0 and m in scale}
         if len(values) == len(metrics):
-            out.append({"config": g["config"], "predicted": values, "results": g["used"]})
+            out.append({"config": g["config"], "predicted": values, "results": g["used"],
+                        "distance": g["distance"]})
     return out
 
 
@@ -199,9 +203,7 @@ def warm_start(kernel: Kernel, manifest: Manifest, entry: dict[str, Any], space:
     metrics = [o.metric for o in objectives]
     points = predict(rows, near, list(space.choices), metrics, here.get("fingerprint"))
     points = [p for p in points if _in_space(space, p["config"])]
-    front = sorted(_front(points, objectives),
-                   key=lambda i: objectives[0].sign * points[i]["predicted"][objectives[0].metric])
-    first = [points[i]["config"] for i in front][:max(1, budget // 4)]
+    first = first_configs(points, objectives, budget)
     used = _used_text(near, rows)
     text = (f"warm start from {got['hub']}: {len(points)} configurations measured on "
             f"{len(near)} nearest platform(s) "
@@ -210,6 +212,15 @@ def warm_start(kernel: Kernel, manifest: Manifest, entry: dict[str, Any], space:
     return {"hub": got["hub"], "platforms": used, "configurations": len(points),
             "first": first, "text": text,
             "points": [(p["config"], [p["predicted"][m] for m in metrics]) for p in points]}
+
+
+def first_configs(points: list[dict[str, Any]], objectives: Sequence[Objective], budget: int
+                  ) -> list[dict[str, Any]]:
+    """The configurations a warm start tries first: the predicted Pareto front, those
+    measured on the nearest platform first, at most a third of the budget."""
+    front = sorted(_front(points, objectives), key=lambda i: (
+        points[i]["distance"], objectives[0].sign * points[i]["predicted"][objectives[0].metric]))
+    return [points[i]["config"] for i in front][:max(1, budget // 3)]
 
 
 def _fits(row: dict[str, Any], fixed: dict[str, Any]) -> bool:
