@@ -255,3 +255,17 @@ def test_terminal_progress_only_on_a_tty(tmp_path, monkeypatch, capsys) -> None:
     shown = fake.getvalue()
     assert "\r  blob.bin" in shown and "(100%)" in shown and "/s" in shown
     assert shown.endswith("\n")
+
+
+def test_https_downloads_use_the_ca_bundle_the_environment_names(tmp_path, monkeypatch) -> None:
+    """As the hub client: REQUESTS_CA_BUNDLE (and SSL_CERT_FILE, CURL_CA_BUNDLE,
+    SSL_CERT_DIR) name the CA certificates of an https download; one that cannot be read
+    is one input error naming the variable, before any connection."""
+    from cknowledge.install.download import fetch
+
+    for var in ("SSL_CERT_FILE", "CURL_CA_BUNDLE", "SSL_CERT_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "no-such-bundle.pem"))
+    with pytest.raises(InvalidInput, match=r"\$REQUESTS_CA_BUNDLE=.*no-such-bundle.pem"):
+        fetch("https://127.0.0.1:9/x.bin", "0" * 64, str(tmp_path / "dl"), "x.bin")
+    assert not (tmp_path / "dl" / "x.bin").exists()

@@ -253,9 +253,14 @@ def _http(url: str, part: str, name: str, report: Progress | None) -> str:
     headers = {"User-Agent": "cknowledge-install", "Accept-Encoding": "identity"}
     if offset:
         headers["Range"] = f"bytes={offset}-"
+    context = None
+    if url.lower().startswith("https:"):  # the CA bundle the environment names, as the hub client
+        from ..client.http import ssl_context
+
+        context = ssl_context()
     try:
         resp = urllib.request.urlopen(urllib.request.Request(url, headers=headers),
-                                      timeout=TIMEOUT)
+                                      timeout=TIMEOUT, context=context)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and offset:  # the .part is stale or complete: start over
             os.unlink(part)
