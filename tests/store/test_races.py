@@ -150,14 +150,48 @@ def _check_whole(home) -> list[dict]:
     return found
 
 
+def _rest_writer(url: str, token: str, count: int, codes: list[int]) -> None:
+    """The same mix of writes as MIXER, through ``ck serve``'s REST route."""
+    import random
+
+    import httpx
+
+    rnd = random.Random(7)
+    with httpx.Client(base_url=url, timeout=60,
+                      headers={"Authorization": f"Bearer {token}"}) as http:
+        for n in range(count):
+            i = rnd.randrange(6)
+            req = [{"action": "update", "automation": "dataset", "artifact": f"local:m{i}",
+                    "meta": {"rest": n}},
+                   {"action": "ren", "automation": "dataset", "artifact": f"local:m{i}",
+                    "new_name": f"m{(i + 2) % 6}"},
+                   {"action": "mv", "automation": "dataset", "artifact": f"second:m{i}",
+                    "target": f"local:m{i}"},
+                   {"action": "rm", "automation": "dataset", "artifact": f"local:m{i}"},
+                   {"action": "add", "automation": "dataset", "artifact": f"local:m{i}"}][n % 5]
+            reply = http.post("/api/v1/access", json=req)
+            codes.append(reply.json()["return"] if reply.status_code < 500 else -reply.status_code)
+
+
 @pytest.mark.slow
-def test_update_ren_mv_rm_through_access_and_cli_together(home) -> None:
-    """Issue guard (c): mixed writers on six names in two repos, library and CLI at once."""
+def test_update_ren_mv_rm_through_access_cli_and_rest_together(home) -> None:
+    """Issue guard (c): mixed writers on six names in two repos, library, CLI and a
+    ``ck serve`` process at once."""
+    pytest.importorskip("httpx")
+    pytest.importorskip("uvicorn")
+    import threading
+
+    from tests.serve.test_serve_process import Server
+
     ok(action="add", automation="repo", artifact="second")
     for i in range(6):
         ok(action="add", automation="dataset", artifact=f"m{i}")
     api.reset()
+    server = Server(home)
+    rest_codes: list[int] = []
+    rest = threading.Thread(target=_rest_writer, args=(server.url, server.token, 40, rest_codes))
     procs = [_spawn(home, MIXER, w, 40) for w in range(3)]
+    rest.start()
     cli_codes = []
     for n in range(8):
         args = [("update", f"dataset:local:m{n % 6}", f"--meta.cli={n}"),
@@ -168,7 +202,11 @@ def test_update_ren_mv_rm_through_access_and_cli_together(home) -> None:
         cli_codes.append(rc)
         assert rc in (0, 8, 16, 32), (args, rc, err)
         assert "Traceback" not in err
-    codes = [c for out in _wait(procs) for c in json.loads(out)] + cli_codes
+    rest.join(timeout=300)
+    server.stop_and_collect()
+    assert len(rest_codes) == 40 and set(rest_codes) <= {0, 8, 16, 32}, rest_codes
+    assert rest_codes.count(0) > 0, rest_codes  # the server wrote too
+    codes = [c for out in _wait(procs) for c in json.loads(out)] + cli_codes + rest_codes
     assert set(codes) <= {0, 8, 16, 32}
     assert codes.count(0) > len(codes) // 4, codes  # the race was real work, not all misses
     _check_whole(home)
