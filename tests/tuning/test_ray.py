@@ -79,3 +79,26 @@ def test_a_program_is_tuned_on_ray_workers(local_ray, home) -> None:
            budget=2, repetitions=2, backend="ray", name="crc-on-ray")
     assert r["trials"] == {"count": 2, "ok": 2, "failed": 0, "infeasible": 0, "new": 2, "resumed": 0}
     assert os.path.isfile(r["html"])
+
+
+@pytest.mark.builtin
+def test_a_solution_is_tuned_on_ray_workers(local_ray, home) -> None:
+    from tests.conftest import access, ok
+    from tests.solutions.test_generic import TOY, WORK
+
+    assert access(action="list", automation="repo")["return"] == 0
+    folder = home / "repos" / "local" / "solution" / "toy"
+    folder.mkdir(parents=True)
+    import yaml
+
+    (folder / "meta.yaml").write_text(yaml.safe_dump(TOY))
+    (folder / "work.py").write_text(WORK)
+    r = ok(action="autotune", automation="solution", artifact="toy", space="n", mode="b",
+           objectives="score:max,cost:min", strategy="random", budget=3, backend="ray",
+           workers=2, name="toy-on-ray")
+    assert r["trials"]["count"] == 3 and r["trials"]["ok"] == 3
+    records = read_trials(r["experiment"]["trials"])
+    # every trial ran in a worker and was recorded as its own experiment in this home
+    for t in records:
+        assert ok(action="load", automation="experiment",
+                  artifact=t["info"]["experiment"])["meta"]["inputs"]["mode"] == "b"
