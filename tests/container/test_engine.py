@@ -107,8 +107,10 @@ def test_result_paths_in_mounted_folders_are_the_hosts():
 
     mounts = [("/home/u/.ck/solutions/s/runs", "/ck/home/solutions/s/runs")]
     got = host_paths({"run": "/ck/home/solutions/s/runs/1/result.json",
+                      "text": "layout: /ck/home/solutions/s/runs/1/results\nx /ck/home/solutions/s/runsY",
                       "list": ["/ck/home/solutions/s/runs", "/ck/home/solutions/s/runsX"],
                       "n": 3}, mounts)
     assert got == {"run": "/home/u/.ck/solutions/s/runs/1/result.json",
+                   "text": "layout: /home/u/.ck/solutions/s/runs/1/results\nx /ck/home/solutions/s/runsY",
                    "list": ["/home/u/.ck/solutions/s/runs", "/ck/home/solutions/s/runsX"],
                    "n": 3}

@@ -148,9 +148,11 @@ def host_paths(value: Any, mounts: list[tuple[str, str]]) -> Any:
     if isinstance(value, list):
         return [host_paths(v, mounts) for v in value]
     if isinstance(value, str):
-        for host, inside in mounts:
-            if value == inside or value.startswith(inside + "/"):
-                return host + value[len(inside):]
+        import re
+
+        for host, inside in mounts:  # whole paths, and paths inside a text
+            value = re.sub(rf"(?<![\w/.-]){re.escape(inside)}(?=/|\s|$|[)\]'\",;:])",
+                           host.replace("\\", "\\\\"), value)
     return value
 
 
