@@ -265,3 +265,50 @@ def test_the_real_checker_accepts_all_but_the_short_run_and_the_small_dataset(
     errors = result["details"]["result"]["errors"]
     assert errors and all("Test duration less than 600s" in e or
                           "does not cover all dataset" in e for e in errors), errors
+
+
+def inference_sources(tmp_path: Path) -> Path:
+    """The MLCommons inference sources: the checkout CK_TEST_MLPERF_INFERENCE_SRC names, else
+    a stand-in with TEST01's audit.config and run_verification.py (tests/mlperf/
+    stand_in_compliance)."""
+    real = os.environ.get("CK_TEST_MLPERF_INFERENCE_SRC")
+    if real:
+        return Path(real)
+    test01 = tmp_path / "inference" / "compliance" / "TEST01"
+    (test01 / "yolo").mkdir(parents=True)
+    shutil.copyfile(HERE / "stand_in_compliance" / "audit.config",
+                    test01 / "yolo" / "audit.config")
+    shutil.copyfile(HERE / "stand_in_compliance" / "run_verification.py",
+                    test01 / "run_verification.py")
+    return tmp_path / "inference"
+
+
+@pytest.mark.slow
+def test_compliance_test01_runs_through_loadgen_with_the_audit_config(
+        recorded: Path, ck: Any, tmp_path: Path) -> None:
+    source = inference_sources(tmp_path)
+    out = tmp_path / "sub"
+    rc, text, err = ck("submission", f"solution:{SOLUTION}", "--submitter=acme",
+                       f"--output={out}", "--draft", "--scenarios=Offline", *SYSTEM,
+                       "--compliance=TEST01", f"--source={source}", "--quiet", timeout=600)
+    assert rc == 0, err
+    assert "TEST01: accuracy PASS" in text
+    [test01] = list(out.rglob("Offline/TEST01"))
+    assert "TEST PASS" in (test01 / "verify_accuracy.txt").read_text()
+    assert (test01 / "verify_performance.txt").is_file()
+    detail = (test01 / "performance" / "run_1" / "mlperf_log_detail.txt").read_text()
+    assert "Found Audit Config file (audit.config)" in detail
+    assert '"key": "effective_test_mode", "value": "PerformanceOnly"' in detail
+    sampled = json.loads((test01 / "accuracy" / "mlperf_log_accuracy.json").read_text())
+    assert sampled and all(set(e) >= {"qsl_idx", "data"} for e in sampled)
+    # the test ran once: a rebuild reuses it from the run folder and is byte-identical
+    again = tmp_path / "again"
+    rc, text, err = ck("submission", f"solution:{SOLUTION}", "--submitter=acme",
+                       f"--output={again}", "--draft", "--scenarios=Offline", *SYSTEM,
+                       "--compliance=TEST01", f"--source={source}", "--quiet", timeout=60)
+    assert rc == 0, err
+    assert files(out) == files(again)
+    rc, text, err = ck("submission", f"solution:{SOLUTION}", "--submitter=acme",
+                       f"--output={tmp_path / 'x'}", "--draft", "--scenarios=Offline", *SYSTEM,
+                       "--compliance=TEST05", f"--source={source}")
+    assert rc == 2 and "unknown compliance test TEST05" in err

@@ -113,12 +113,15 @@ class Solution(Automation):
                    submitter: str | None = None, output: str | None = None,
                    runs: str | None = None, scenarios: str | None = None,
                    backends: str | None = None, benchmark: str = "yolo-95",
-                   system: dict[str, Any] | None = None,
-                   draft: bool = False) -> dict[str, Any]:
+                   system: dict[str, Any] | None = None, draft: bool = False,
+                   compliance: str | None = None, source: str | None = None,
+                   quiet: bool = False) -> dict[str, Any]:
         """Build the MLCommons inference submission tree from the solution's recorded runs
         (--division=open --submitter=ORG --output=DIR; --runs=EXPERIMENT,... to pick them,
         --scenarios / --backends to say what it must hold, --system.FIELD=VALUE for what no
-        detector knows, --draft to accept runs under MLPerf's 600 s minimum)."""
+        detector knows, --draft to accept runs under MLPerf's 600 s minimum,
+        --compliance=TEST01,TEST04 to run those tests through LoadGen first, with the
+        inference sources of the package mlperf-inference-src or --source=CHECKOUT)."""
         from ..errors import InvalidInput
         from ..mlperf.submission import build
 
@@ -137,4 +140,6 @@ class Solution(Automation):
 
         return build(self.kernel, entry, str(model), division, submitter, output,
                      names=split(runs), scenarios=split(scenarios), benchmark=benchmark,
-                     system=system, draft=draft, backends=split(backends))
+                     system=system, draft=draft, backends=split(backends),
+                     compliance=split(compliance), source=source,
+                     on_line=self.kernel.output(quiet))

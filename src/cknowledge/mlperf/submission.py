@@ -179,6 +179,17 @@ def check_inputs(division: str, submitter: str, benchmark: str, label: str,
                            f"{' or '.join(BENCHMARKS)}")
 
 
+def _inference_source(kernel: Any, source: str | None, on_line: Any) -> str:
+    if source is None:
+        from .checker import install_source
+
+        return install_source(kernel, on_line)
+    if not os.path.isdir(os.path.join(source, "compliance")):
+        raise NotFound(f"--source={source} has no compliance/ folder: name a checkout of the "
+                       "MLCommons inference sources")
+    return os.path.abspath(source)
+
+
 def _output(output: str, label: str) -> str:
     folder = os.path.abspath(output)
     if os.path.exists(folder) and (not os.path.isdir(folder) or os.listdir(folder)):
@@ -203,8 +214,12 @@ def wanted_systems(runs: list[runlib.Run], backends: list[str] | None
 def build(kernel: Any, entry: dict[str, Any], model: str, division: str, submitter: str,
           output: str, names: list[str] | None = None, scenarios: list[str] | None = None,
           benchmark: str = BENCHMARK, system: dict[str, Any] | None = None,
-          draft: bool = False, backends: list[str] | None = None) -> dict[str, Any]:
-    """Write the submission tree of ``entry``'s recorded runs into ``output``."""
+          draft: bool = False, backends: list[str] | None = None,
+          compliance: list[str] | None = None, source: str | None = None,
+          on_line: Any = None) -> dict[str, Any]:
+    """Write the submission tree of ``entry``'s recorded runs into ``output``; with
+    ``compliance`` (e.g. ``["TEST01"]``) run those tests for each run first (once: the
+    run folder keeps them), with the inference sources of ``source`` or the package."""
     solution = entry["name"]
     label = f"solution:{solution}"
     check_inputs(division, submitter, benchmark, label, model)
@@ -219,6 +234,18 @@ def build(kernel: Any, entry: dict[str, Any], model: str, division: str, submitt
                        f"{'s' if len(missing) > 1 else ''}: " + "; ".join(missing),
                        missing=missing)
     picked = [chosen[(m, b, s)] for m, b in systems for s in want_scenarios]
+    tests: dict[str, dict[str, str]] = {}
+    if compliance:
+        from . import compliance as comp
+
+        unknown = [t for t in compliance if t not in comp.TESTS]
+        if unknown:
+            raise InvalidInput(f"{label}: unknown compliance test {', '.join(unknown)}: use "
+                               f"{', '.join(comp.TESTS)}")
+        src = _inference_source(kernel, source, on_line)
+        for run in picked:
+            tests[run.experiment] = {t: comp.run_test(run, t, src, on_line)
+                                     for t in compliance}
     from ..detect.platform import platform_facts
 
     here = platform_facts().get("fingerprint")
@@ -227,7 +254,7 @@ def build(kernel: Any, entry: dict[str, Any], model: str, division: str, submitt
     try:
         root = os.path.join(work, division, submitter)
         rows = _write(root, solution, entry.get("path"), model, division, submitter,
-                      benchmark, picked, system or {}, here)
+                      benchmark, picked, system or {}, here, tests)
         if os.path.isdir(folder):
             os.rmdir(folder)
         os.rename(work, folder)
@@ -241,7 +268,8 @@ def build(kernel: Any, entry: dict[str, Any], model: str, division: str, submitt
 
 def _write(root: str, solution: str, solution_path: str | None, model: str, division: str,
            submitter: str, benchmark: str, picked: list[runlib.Run],
-           given: dict[str, Any], here: str | None) -> list[dict[str, Any]]:
+           given: dict[str, Any], here: str | None,
+           tests: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
     _code(os.path.join(root, "src", solution), solution, solution_path)
     _json(os.path.join(root, "model_mapping.json"), {model: benchmark})
     rows = []
@@ -268,8 +296,14 @@ def _write(root: str, solution: str, solution_path: str | None, model: str, divi
         _json(os.path.join(base, "measurements.json"), measurements(run, model))
         with open(os.path.join(base, "README.md"), "w", encoding="utf-8") as fh:
             fh.write(readme(solution, run, model, benchmark))
+        verdicts = {}
+        for test, folder in sorted((tests.get(run.experiment) or {}).items()):
+            from .compliance import verdict
+
+            shutil.copytree(folder, os.path.join(base, test))
+            verdicts[test] = verdict(folder)
         perf = (run.modes.get("performance") or {}).get("loadgen_results") or {}
-        rows.append({"system": name, "model": model, "scenario": run.scenario,
+        rows.append({"compliance": verdicts, "system": name, "model": model, "scenario": run.scenario,
                      "experiment": run.experiment, "result": perf.get("result"),
                      "metric": perf.get("metric"), "metric_value": perf.get("metric_value"),
                      "mAP_percent": (run.modes.get("accuracy") or {}).get("mAP_percent"),
@@ -288,6 +322,10 @@ def _text(label: str, folder: str, rows: list[dict[str, Any]], division: str,
         lines.append(f"  {row['system']}/{row['model']}/{row['scenario']}: "
                      f"{row['metric']}={row['metric_value']} mAP={row['mAP_percent']}% "
                      f"(experiment:{row['experiment']})")
+        for test, checks in row["compliance"].items():
+            words = ", ".join(f"{name[len('verify_'):-4]} {'PASS' if ok else 'FAIL'}"
+                              for name, ok in sorted(checks.items()))
+            lines.append(f"    {test}: {words}")
     if draft:
         lines.append("draft: runs shorter than MLPerf's 600 s minimum are included; the "
                      "checker rejects them")
