@@ -221,9 +221,22 @@ def _on_termination() -> Any:
     return restore
 
 
+#: what would break the error line (str.splitlines() splits at all of these) and the rest of
+#: C0, escaped as Python writes them
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(32), 127, 0x85]} \
+    | {10: "\\n", 13: "\\r", 9: "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def _one_line(message: str) -> str:
+    return message.translate(_CONTROL)
+
+
 def _usage_error(message: str, code: int, as_json: bool) -> int:
     """One ``ck: error:`` line on stderr; with ``--json`` also CK's
-    ``{"return": N, "error": "..."}`` on stdout. Returns the exit code."""
+    ``{"return": N, "error": "..."}`` on stdout. Returns the exit code. Control characters
+    that the message quotes from the input (a newline, a carriage return) are escaped, so
+    that the line stays one line."""
+    message = _one_line(message)
     _err(message)
     if as_json:
         import json
