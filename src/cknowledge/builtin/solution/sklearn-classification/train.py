@@ -8,19 +8,26 @@ split), macro F1 (percent), training and prediction wall times (seconds), split 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
 import time
+from typing import Any
 
 
-def make_model(args: argparse.Namespace):
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.neighbors import KNeighborsClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    from sklearn.svm import SVC
+def sk(module: str, name: str) -> Any:
+    """A name from scikit-learn (imported when the venv runs this file)."""
+    return getattr(importlib.import_module(f"sklearn.{module}"), name)
+
+
+def make_model(args: argparse.Namespace) -> Any:
+    RandomForestClassifier = sk("ensemble", "RandomForestClassifier")
+    LogisticRegression = sk("linear_model", "LogisticRegression")
+    KNeighborsClassifier = sk("neighbors", "KNeighborsClassifier")
+    make_pipeline = sk("pipeline", "make_pipeline")
+    StandardScaler = sk("preprocessing", "StandardScaler")
+    SVC = sk("svm", "SVC")
 
     jobs = args.threads or None
     if args.model == "logreg":
@@ -49,12 +56,12 @@ def main() -> int:
     parser.add_argument("--out", default=os.environ.get("CK_METRICS_FILE", "metrics.json"))
     args = parser.parse_args()
 
-    import sklearn
-    from sklearn import datasets
-    from sklearn.metrics import accuracy_score, f1_score
-    from sklearn.model_selection import train_test_split
+    sklearn = importlib.import_module("sklearn")
+    accuracy_score = sk("metrics", "accuracy_score")
+    f1_score = sk("metrics", "f1_score")
+    train_test_split = sk("model_selection", "train_test_split")
 
-    x, y = getattr(datasets, f"load_{args.dataset}")(return_X_y=True)
+    x, y = sk("datasets", f"load_{args.dataset}")(return_X_y=True)
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=args.test_size, random_state=args.seed, stratify=y)
     model = make_model(args)
