@@ -88,6 +88,12 @@ def test_a_second_users_reproduction_appears_on_the_page(hub_client: Any,
     c.post("/api/v1/papers/live/reproductions", headers=bob,
            json=reproduction({"acc": "reproduced", "speed": "reproduced"}))
     assert badges(c.get("/api/v1/papers/live").json())["reproduced"] is True
+    # made an owner, bob's runs are the authors' own: not evidence of reproduction
+    c.post("/api/v1/components/paper/live/owners", headers=alice, json={"user": "bob"})
+    assert badges(c.get("/api/v1/papers/live").json())["reproduced"] is False
+    c.post("/api/v1/papers/live/reproductions", headers=hub_users.auth("admin"),
+           json=reproduction({"acc": "reproduced", "speed": "reproduced"}))
+    assert badges(c.get("/api/v1/papers/live").json())["reproduced"] is True
 
     # available once the listed artifact is published too
     publish(c, bob, "dataset:open-data", {"tags": ["d"]})
@@ -98,7 +104,7 @@ def test_a_second_users_reproduction_appears_on_the_page(hub_client: Any,
     assert "Bob&#39;s CPU" in html.text and "ck reproduce paper:live" in html.text
     assert re.search(r'data-badge="reproduced" data-earned="true"', html.text)
     listing = c.get("/api/v1/papers").json()
-    assert listing["total"] == 1 and listing["items"][0]["reproductions"] == 3
+    assert listing["total"] == 1 and listing["items"][0]["reproductions"] == 4
 
 
 def test_reproductions_are_checked(hub_client: Any, hub_users: Users) -> None:

@@ -5,6 +5,7 @@ shown on the paper's page with a verdict per claim; badges are computed from the
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy import exists, func, select
@@ -106,6 +107,32 @@ def _reproductions(session: Session, comp: Component, limit: int,
     return {"items": items, "total": total}
 
 
+_TALLY: dict[tuple[Any, ...], tuple[dict[str, dict[str, int]], dict[str, int]]] = {}
+_TALLY_LOCK = threading.Lock()
+
+
+def _tally(session: Session, comp: Component
+           ) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+    """``_counts`` and ``_by_others``, remembered until the paper gets a new reproduction
+    or its owners change (reproductions are only ever added, so the newest id and the
+    owners tell whether an answer is still true)."""
+    newest = session.scalar(select(func.max(Reproduction.id))
+                            .where(Reproduction.paper_id == comp.id)) or 0
+    owners = tuple(session.scalars(select(Owner.user_id).where(Owner.component_id == comp.id)
+                                   .order_by(Owner.user_id)))
+    key = (str(session.get_bind().engine.url), comp.id, newest, owners)
+    with _TALLY_LOCK:
+        hit = _TALLY.get(key)
+    if hit is not None:
+        return hit
+    out = (_counts(session, comp), _by_others(session, comp))
+    with _TALLY_LOCK:
+        if len(_TALLY) >= 256:
+            _TALLY.pop(next(iter(_TALLY)))
+        _TALLY[key] = out
+    return out
+
+
 def _counts(session: Session, comp: Component) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     rv = ReproductionVerdict
@@ -168,13 +195,13 @@ def paper_page(session: Session, name: str, viewer: User | None, limit: int = 50
     meta = _latest_meta(session, comp)
     claims = _claims(meta)
     ids = [c["id"] for c in claims]
-    counts = _counts(session, comp)
+    counts, by_others = _tally(session, comp)
     artifacts = _artifacts(session, meta, None)   # what the public can download
     listed = _artifacts(session, meta, viewer) if viewer is not None else artifacts
     badges = [rules.available(bool(comp.latest),
                               {a["component"]: bool(a["published"] and a["public"])
                                for a in artifacts}, comp.private),
-              _functional(session, comp, ids), rules.reproduced(ids, _by_others(session, comp))]
+              _functional(session, comp, ids), rules.reproduced(ids, by_others)]
     repro = _reproductions(session, comp, limit, offset)
     keep = ("title", "authors", "venue", "year", "doi", "arxiv", "abstract", "hardware",
             "checklist", "expected_minutes")
