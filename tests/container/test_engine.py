@@ -114,3 +114,28 @@ def test_result_paths_in_mounted_folders_are_the_hosts():
                    "text": "layout: /home/u/.ck/solutions/s/runs/1/results\nx /ck/home/solutions/s/runsY",
                    "list": ["/home/u/.ck/solutions/s/runs", "/ck/home/solutions/s/runsX"],
                    "n": 3}
+
+
+def test_run_command_line(monkeypatch):
+    from cknowledge.container.plan import Target
+    from cknowledge.container.run import run_argv
+
+    monkeypatch.setenv("CK_CONTAINER_RUNTIME", "")
+    built = {"image": "localhost/ck/program-p:0123456789abcdef", "id": "sha", "base": "b",
+             "lock_digest": "0123456789abcdef" * 4}
+    target = Target.parse("program:p")
+    argv = run_argv(Engine("podman", "/usr/bin/podman"), built, target,
+                    [("/h/exp", "/ck/home/repos/local/experiment")], "/h/io", offline=True,
+                    verb="benchmark")
+    assert argv[:3] == ["/usr/bin/podman", "run", "--rm"]
+    assert "--network=none" in argv
+    assert "--env=CK_CONTAINER_IMAGE=localhost/ck/program-p:0123456789abcdef" in argv
+    assert "--env=CK_CONTAINER_LOCK=0123456789abcdef" in argv
+    assert "--volume=/h/exp:/ck/home/repos/local/experiment" in argv
+    assert "--volume=/h/io:/ck/io" in argv
+    assert argv[-4:] == [built["image"], "bash", "-c", "ck benchmark program:p --json "
+                         "@/ck/io/request.json > /ck/io/result.json"]
+    shell = run_argv(Engine("docker", "docker"), built, Target.parse("script", "a,b"), [],
+                     "/h/io", interactive=True, tty=True)
+    assert "-it" in shell and shell[-2:] == [built["image"], "bash"]
+    assert not any(a.startswith("--ulimit") for a in shell)
