@@ -170,3 +170,15 @@ def test_advise_without_results_says_so(home: Path, ck: Any, ckj: Any, hub: Any)
     rc, out, err = ck("advise", "solution:toy", f"--hub={hub.url}")
     assert rc == 16 and "has no results to learn from" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_an_invalid_run_is_recorded_but_not_submitted(home: Path, ck: Any, ckj: Any,
+                                                      hub: Any) -> None:
+    put_toy(home, ckj)
+    rc, out, err = ck("benchmark", "solution:toy", "--n=0", "--submit", f"--hub={hub.url}",
+                      "--quiet", env={"CK_HUB_TOKEN": hub.token})
+    assert rc == 14 and err.strip().endswith("marked invalid; not submitted)"), err
+    assert httpx.get(f"{hub.url}/api/v1/scoreboards/toy").json()["count"] == 0
+    rc, out, err = ck("benchmark", "solution:toy", "--n=5", "--submit", f"--hub={hub.url}",
+                      "--quiet", env={"CK_HUB_TOKEN": hub.token})
+    assert rc == 0 and "submitted:   result 1" in out, err

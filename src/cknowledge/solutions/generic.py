@@ -47,14 +47,17 @@ def run_generic(kernel: Kernel, entry: dict[str, Any], manifest: Manifest,
         mark_incomplete(folder, why_stopped(exc))
         raise
     meta = summary.pop("_meta")
-    if submit:
+    if submit and summary["problems"]:  # an invalid result would mislead the scoreboard
+        summary["submitted"] = None
+    elif submit:
         summary["submitted"] = submit_run(manifest, entry, summary, meta, lock, hub)
     rows = summary.pop("_rows")
     summary["text"] = _text(label, rows, summary)
     if summary["problems"]:
         raise CommandFailed(f"{label}: the run is not valid: {'; '.join(summary['problems'])} "
                             f"(logs: {folder}; recorded as experiment:"
-                            f"{summary['experiment']['name']}, marked invalid)",
+                            f"{summary['experiment']['name']}, marked invalid"
+                            + ("; not submitted" if submit else "") + ")",
                             result=summary)
     return summary
 
@@ -111,7 +114,8 @@ def _run_in(kernel: Kernel, entry: dict[str, Any], manifest: Manifest, ctx: Cont
         "inputs": dict(ctx.inputs),
         "samples": samples,
         "units": {m.name: m.unit for m in manifest.metrics},
-        "energy": None, "lock": lock, **captured["value"],
+        "energy": "unavailable: not measured for command and workflow runs",
+        "lock": lock, **captured["value"],
         "details": {"run_folder": folder, "harness": spec.harness, "runs": runs,
                     "repetitions": spec.repetitions, "warmup": spec.warmup,
                     "valid": not problems, "problems": problems, "rules": verdicts,
