@@ -182,3 +182,20 @@ def test_an_invalid_run_is_recorded_but_not_submitted(home: Path, ck: Any, ckj: 
     rc, out, err = ck("benchmark", "solution:toy", "--n=5", "--submit", f"--hub={hub.url}",
                       "--quiet", env={"CK_HUB_TOKEN": hub.token})
     assert rc == 0 and "submitted:   result 1" in out, err
+
+
+def test_cb_init_and_benchmark_a_command_solution_submit_after_login(
+        home: Path, ck: Any, ckj: Any, hub: Any) -> None:
+    from tests.solutions.test_flagship import run_cb
+
+    put_toy(home, ckj)
+    rc, out, err = run_cb(home, "init", "toy")
+    assert rc == 0 and "solution:toy: ready (0 steps" in out, err
+    rc, out, err = ck("login", "hub", f"--hub={hub.url}", f"--token={hub.token}")
+    assert rc == 0, err
+    rc, out, err = run_cb(home, "benchmark", "toy", "--n=5", "--json")  # logged in: submits
+    assert rc == 0, err
+    got = json.loads(out)
+    assert got["valid"] and got["submitted"]["duplicate"] is False
+    row = httpx.get(f"{hub.url}/api/v1/results/{got['submitted']['id']}").json()
+    assert row["config"] == {"n": 5, "mode": "a"} and row["submitter"] == "carol"
