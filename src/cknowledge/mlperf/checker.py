@@ -148,6 +148,10 @@ def refuse(result: dict[str, Any]) -> None:
         return
     reasons = "; ".join(result["errors"][:10]) or "see its output (--json)"
     more = f" (and {len(result['errors']) - 10} more)" if len(result["errors"]) > 10 else ""
+    if any("does not cover all dataset" in e for e in result["errors"]) and \
+            "dataset-size-check" not in result["skipped"]:
+        more += (" (an open submission measured on another dataset than the benchmark's: "
+                 "--skip=dataset-size-check passes the checker's switch for it)")
     raise CommandFailed(f"MLCommons' submission checker ({result['version']}) rejects "
                         f"{result['folder']}: {result['verdict']}: {reasons}{more}",
                         result=result)
