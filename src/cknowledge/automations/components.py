@@ -30,7 +30,8 @@ class Soft(Automation):
 
 class Solution(Automation):
     name = "solution"
-    summary = "benchmark solutions: prepare (init) and run (benchmark) one portable benchmark"
+    summary = ("benchmark solutions: prepare (init), run (benchmark), tune (autotune) and get "
+               "advice from the hub (advise) for one portable benchmark")
     meta_file = "meta.yaml"
 
     def _entry(self, artifact: str | None) -> dict[str, Any]:
