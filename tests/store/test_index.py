@@ -117,6 +117,31 @@ def test_folder_then_meta_created_later(home) -> None:
     assert names(find(tags="x")) == ["a", "later"]
 
 
+def test_settled_folders_without_meta_cost_no_write(home, monkeypatch) -> None:
+    """Folders without meta (a docs folder among scripts) and a repo folder that does not
+    exist are remembered: a query that finds nothing new writes nothing to the index, and
+    the meta file that arrives later is still seen."""
+    from cknowledge.store.index import Index
+
+    add("a", "x")
+    folder = os.path.join(local_root(home), "dataset", "docs-only")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "README.md"), "w") as fh:
+        fh.write("not an entry\n")
+    backdate_tree(local_root(home))
+    assert names(find(tags="x")) == ["a"]
+    writes: list[str] = []
+    for method in ("put", "drop", "_set_folder"):
+        original = getattr(Index, method)
+        monkeypatch.setattr(Index, method, lambda self, *a, _o=original, _m=method, **k:
+                            writes.append(_m) or _o(self, *a, **k))
+    api.reset()
+    assert names(find(tags="x")) == ["a"] and names(find(tags="x")) == ["a"]
+    assert writes == []
+    write_yaml(os.path.join(folder, "meta.yaml"), "tags: [x]\n")
+    assert names(find(tags="x")) == ["a", "docs-only"]
+
+
 def test_folder_deleted_by_hand_disappears(home) -> None:
     a = add("a", "x")
     add("b", "x")

@@ -204,7 +204,10 @@ class Index:
                 watcher.roots.add(repo)
             if not watched_root or (repo,) in dirty:
                 root_sig = _dir_sig(root, now)
-                if root_sig is None or root_sig == -1 or known.get("") != root_sig:
+                # a repo folder that does not exist (yet), already recorded as empty: no write
+                settled = root_sig is None and known.get("") == 0 and set(known) <= {""}
+                if not settled and (root_sig is None or root_sig == -1
+                                    or known.get("") != root_sig):
                     present = set(visible_dirs(root))
                     for gone in set(known) - present - {""}:
                         changes.append((self.drop, (repo, gone)))
@@ -281,17 +284,22 @@ class Index:
         sep = os.sep
         for name, meta_file, old in rows:
             path = folder + sep + name
-            if meta_file is not None:
-                path += sep + meta_file
-            try:
-                st = stat(path)
-                cur = hash((st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino))
-                if cur == old and only is None:  # a watched entry that changed is re-read
+            if meta_file is None:
+                # a folder without meta is known by the folder's own signature (as put below)
+                cur = _dir_sig(path, now) or -1
+                if cur == old and cur != -1 and only is None:
                     continue
-                if now - st.st_mtime_ns < RACY_NS:
+            else:
+                path += sep + meta_file
+                try:
+                    st = stat(path)
+                    cur = hash((st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino))
+                    if cur == old and only is None:  # a watched entry that changed is re-read
+                        continue
+                    if now - st.st_mtime_ns < RACY_NS:
+                        cur = -1
+                except OSError:
                     cur = -1
-            except OSError:
-                cur = -1
             entry_dir = folder + sep + name
             if not os.path.isdir(entry_dir):
                 if name in names:
