@@ -199,3 +199,27 @@ def test_cb_init_and_benchmark_a_command_solution_submit_after_login(
     assert got["valid"] and got["submitted"]["duplicate"] is False
     row = httpx.get(f"{hub.url}/api/v1/results/{got['submitted']['id']}").json()
     assert row["config"] == {"n": 5, "mode": "a"} and row["submitter"] == "carol"
+
+
+def test_concurrent_tuners_in_one_home_lose_nothing(home: Path, ckj: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import SRC
+
+    put_toy(home, ckj)
+    env = dict(os.environ, CK_HOME=str(home), PYTHONPATH=SRC)
+    procs = [subprocess.Popen([sys.executable, "-m", "cknowledge.cli.main", "autotune",
+                               "solution:toy", "--space=n", "--mode=b", "--budget=3",
+                               f"--seed={i}", "--objectives=score:max", "--quiet", "--json"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, stdin=subprocess.DEVNULL) for i in range(3)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [e for _, e in outs]
+    runs = [json.loads(o)["experiment"]["name"] for o, _ in outs]
+    assert len(set(runs)) == 3                          # three tuning runs, none lost
+    trials = [t for o, _ in outs for t in read_trials(json.loads(o)["experiment"]["trials"])]
+    names = {t["info"]["experiment"] for t in trials}
+    assert len(trials) == 9 and len(names) == 9         # nine benchmark runs, each recorded
+    assert len(ckj("find", "experiment", "--tags=benchmark,toy")["list"]) == 9

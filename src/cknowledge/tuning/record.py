@@ -131,20 +131,28 @@ def open_run(kernel: Kernel, name: str | None, meta: dict[str, Any], resume: boo
         run = Run(kernel, entry)
         run.acquire()
         return run, True
+    tags = ["tuning"] + ([program] if program else [])
     if name is None:
         import time
 
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        name = f"tune-{(program or 'run').replace(':', '-')}-{stamp}"
-        base, n = name, 1
-        while store.find("experiment", ArtifactRef(repo, name)):
-            n += 1
-            name = f"{base}-{n}"
-    elif store.find("experiment", ArtifactRef(repo, name)):
-        raise AlreadyExists(f"experiment {repo}:{name} exists already; pass --resume to go on "
-                            "with it, or give another --name")
-    tags = ["tuning"] + ([program] if program else [])
-    entry = store.add("experiment", ArtifactRef(repo, name), meta=meta, tags=tags)
+        base = f"tune-{(program or 'run').replace(':', '-')}-{stamp}"
+        for n in range(1, 1000):  # another tuner may take a name between find and add
+            name = base if n == 1 else f"{base}-{n}"
+            if store.find("experiment", ArtifactRef(repo, name)):
+                continue
+            try:
+                entry = store.add("experiment", ArtifactRef(repo, name), meta=meta, tags=tags)
+                break
+            except AlreadyExists:
+                continue
+        else:
+            raise AlreadyExists(f"too many tuning runs named {base}-N")
+    else:
+        if store.find("experiment", ArtifactRef(repo, name)):
+            raise AlreadyExists(f"experiment {repo}:{name} exists already; pass --resume to go "
+                                "on with it, or give another --name")
+        entry = store.add("experiment", ArtifactRef(repo, name), meta=meta, tags=tags)
     # adds are indexed behind; a find later in this request may skip the sync that would
     # write them (the scope was checked already), so write the row now
     store.flush()
