@@ -223,3 +223,30 @@ def test_concurrent_tuners_in_one_home_lose_nothing(home: Path, ckj: Any) -> Non
     names = {t["info"]["experiment"] for t in trials}
     assert len(trials) == 9 and len(names) == 9         # nine benchmark runs, each recorded
     assert len(ckj("find", "experiment", "--tags=benchmark,toy")["list"]) == 9
+
+
+def test_ck_scoreboard_creates_the_solutions_board(home: Path, ck: Any, ckj: Any,
+                                                   tmp_path: Path) -> None:
+    from tests.hub.test_client import start_hub
+
+    put_toy(home, ckj)
+    server = start_hub(tmp_path / "hub2")
+    try:
+        admin, carol = server.user("admin", admin=True), server.user("carol")
+        rc, out, err = ck("scoreboard", "solution:toy", f"--hub={server.url}",
+                          env={"CK_HUB_TOKEN": carol})
+        assert rc != 0 and "only an admin" in err and len(err.strip().splitlines()) == 1
+        rc, out, err = ck("scoreboard", "solution:toy", f"--hub={server.url}",
+                          env={"CK_HUB_TOKEN": admin})
+        assert rc == 0 and "scoreboard toy created" in out, err
+        board = httpx.get(f"{server.url}/api/v1/scoreboards/toy").json()
+        assert [m["name"] for m in board["metrics"]] == ["time", "score", "cost", "throughput"]
+        assert board["config_keys"] == ["n", "mode"]
+        rc, out, err = ck("scoreboard", "solution:toy", f"--hub={server.url}",
+                          env={"CK_HUB_TOKEN": admin})
+        assert rc == 8 and "exists already" in err
+        rc, out, err = ck("benchmark", "solution:toy", "--n=5", "--submit",
+                          f"--hub={server.url}", "--quiet", env={"CK_HUB_TOKEN": carol})
+        assert rc == 0 and "submitted:" in out, err
+    finally:
+        server.stop()

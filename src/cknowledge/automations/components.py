@@ -96,6 +96,15 @@ class Solution(Automation):
                                  echo=self.kernel.output(quiet))
 
     @action
+    def scoreboard(self, artifact: str | None = None, hub: str | None = None
+                   ) -> dict[str, Any]:
+        """Create the solution's scoreboard on the hub (--hub=URL; an admin's token): its
+        metrics and inputs as the manifest declares them, ready for --submit."""
+        from ..solutions.generic import create_scoreboard
+
+        return create_scoreboard(self.kernel, self._entry(artifact), hub)
+
+    @action
     def advise(self, artifact: str | None = None, objectives: Any = None,
                constraint: Any = None, hub: str | None = None, neighbours: int = 3,
                **inputs: Any) -> dict[str, Any]:

@@ -224,6 +224,35 @@ def submit_run(manifest: Manifest, entry: dict[str, Any], summary: dict[str, Any
                         f"but submitting it failed: {exc.message}", **exc.details) from None
 
 
+def scoreboard_spec(manifest: Manifest, entry: dict[str, Any]) -> dict[str, Any]:
+    """The hub scoreboard a solution's results go to, as ``POST /api/v1/scoreboards``
+    takes it: the manifest's metrics (unit, direction) and its inputs as config keys."""
+    return {"name": manifest.scoreboard, "title": manifest.title or entry["name"],
+            "description": manifest.description,
+            "metrics": [{"name": m.name, "unit": m.unit, "better": m.better}
+                        for m in manifest.metrics],
+            "config_keys": list(manifest.inputs)}
+
+
+def create_scoreboard(kernel: Kernel, entry: dict[str, Any], hub: str | None
+                      ) -> dict[str, Any]:
+    """``ck scoreboard solution:X``: create the solution's scoreboard on the hub (an
+    admin's token); one that exists already is code 8."""
+    from ..client.config import settings
+    from ..client.http import HubClient
+    from ..home import home_dir
+    from .manifest import load_manifest
+
+    manifest = load_manifest(entry)
+    spec = scoreboard_spec(manifest, entry)
+    with HubClient(settings(home_dir(kernel.home), hub)) as client:
+        made = client.post_json("/scoreboards", json=spec)
+        url = client.url
+    return {**made, "hub": url, "text": f"scoreboard {spec['name']} created on {url} with "
+            f"metrics {', '.join(m['name'] for m in spec['metrics'])}; `ck benchmark "
+            f"solution:{entry['name']} --submit` and `ck autotune ... --submit` feed it"}
+
+
 def _text(label: str, rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     from .report import render_rows
 
