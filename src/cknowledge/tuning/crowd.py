@@ -98,6 +98,12 @@ def distance(a: dict[str, Any], b: dict[str, Any]) -> float:
     return round(d, 6)
 
 
+def check_neighbours(k: Any) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise InvalidInput(f"--neighbours must be a whole number of platforms, at least 1, "
+                           f"not {k!r}")
+
+
 def neighbours(here: dict[str, Any], facts: dict[str, dict[str, Any]], k: int
                ) -> list[dict[str, Any]]:
     """The ``k`` nearest platforms: ``{fingerprint, distance, weight, facts}``, nearest first
@@ -247,6 +253,7 @@ def advise(kernel: Kernel, entry: dict[str, Any], objectives: Any = None,
 
     manifest = load_manifest(entry)
     label = f"solution:{entry['name']}"
+    check_neighbours(k)
     fixed = dict(fixed or {})
     bind_inputs(manifest, fixed, label)
     metrics = [m.name for m in manifest.metrics]
@@ -256,7 +263,10 @@ def advise(kernel: Kernel, entry: dict[str, Any], objectives: Any = None,
             f"{first.name}:{'max' if first.better == 'higher' else 'min'}"
     objs = parse_objectives(objectives, metrics)
     given = list(manifest.tune.constraints) if manifest.tune else []
-    given += [constraint] if isinstance(constraint, str) else list(constraint or [])
+    if isinstance(constraint, (list, tuple)):
+        given += [str(c) for c in constraint]
+    elif constraint not in (None, ""):
+        given.append(str(constraint))
     constraints = parse_constraints([c for g in given for c in str(g).split(",") if c.strip()],
                                     metrics)
     got = fetch(home_dir(kernel.home), manifest.scoreboard, hub)

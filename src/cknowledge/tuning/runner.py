@@ -458,6 +458,15 @@ def run_tuning(kernel: Kernel | None, evaluate: Callable[[dict[str, Any]], Any],
         if validate is not None:
             validate(space_obj, objs)
         tuner = make_strategy(strategy, space_obj, objs, seed, budget, fixed, strategy_options)
+        warm_info: dict[str, Any] | None = None
+        if warm is not None:  # results of other platforms (before anything is recorded):
+            warm_info = warm(space_obj, objs)  # learnt from, the best ones tried first
+            for config, values in warm_info.get("points") or []:
+                tuner.warm(config, values)
+            for config in warm_info.get("first") or []:
+                tuner.enqueue(config)
+            if echo is not None and warm_info.get("text"):
+                echo(warm_info["text"])
         settings = {"kind": "tuning", "program": program, "space": space_obj.describe(),
                     "objectives": [str(o) for o in objs], "strategy": strategy, "seed": seed,
                     "budget": budget, "fixed": fixed, "backend": backend,
@@ -480,15 +489,6 @@ def run_tuning(kernel: Kernel | None, evaluate: Callable[[dict[str, Any]], Any],
                 rec["values"] = got[0] if got else None
                 if isinstance(rec.get("config"), dict):
                     tuner.replay(rec["config"], rec["values"])
-        warm_info: dict[str, Any] | None = None
-        if warm is not None:  # results of other platforms: learnt from, best ones tried first
-            warm_info = warm(space_obj, objs)
-            for config, values in warm_info.get("points") or []:
-                tuner.warm(config, values)
-            for config in warm_info.get("first") or []:
-                tuner.enqueue(config)
-            if echo is not None and warm_info.get("text"):
-                echo(warm_info["text"])
         loop = _Loop(space_obj, objs, tuner, budget, run, records, echo, on_trial,
                      parsed_constraints)
         undo = _sigterm_as_interrupt()

@@ -156,6 +156,10 @@ def autotune_solution(kernel: Kernel, entry: dict[str, Any], given: dict[str, An
     manifest = load_manifest(entry)
     label = f"solution:{entry['name']}"
     bind_inputs(manifest, given, label)                  # unknown or bad inputs: refused now
+    if seed_from_hub:
+        from .crowd import check_neighbours
+
+        check_neighbours(neighbours)
     fixed = dict(given)
     program = label
     stored: dict[str, Any] = {}
