@@ -68,4 +68,9 @@ def access(request: dict[str, Any], home: str | None = None) -> dict[str, Any]:
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # an unexpected failure still answers in the contract's shape
+        from .errors import missing_extra
+
+        missing = missing_extra(exc)
+        if missing is not None:
+            return missing.to_result()
         return {"return": 1, "error": f"internal error: {type(exc).__name__}: {exc}"}

@@ -140,3 +140,23 @@ def suggest(word: str, candidates: Iterable[str]) -> str:
 
     close = difflib.get_close_matches(word, sorted(candidates), n=3, cutoff=0.6)
     return f" (did you mean: {', '.join(close)}?)" if close else ""
+
+
+#: optional packages -> the extra of cknowledge that installs them
+EXTRAS = {"numpy": "tune", "optuna": "tune", "matplotlib": "tune", "plotly": "tune",
+          "pyarrow": "tune", "ray": "ray", "fastapi": "serve", "uvicorn": "serve",
+          "sqlalchemy": "hub", "alembic": "hub", "jinja2": "hub", "multipart": "hub",
+          "psycopg": "postgres"}
+
+
+def missing_extra(exc: BaseException) -> InvalidInput | None:
+    """An ImportError of an optional package (not of cknowledge itself) as the one input
+    error that names what to install; None for anything else."""
+    if not isinstance(exc, ImportError) or not exc.name:
+        return None
+    top = exc.name.partition(".")[0]
+    if top == "cknowledge":
+        return None
+    extra = EXTRAS.get(top)
+    hint = f"pip install 'cknowledge[{extra}]'" if extra else f"pip install {top}"
+    return InvalidInput(f"this needs the package {top}, which is not installed: {hint}")

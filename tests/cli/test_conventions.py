@@ -146,8 +146,12 @@ def test_missing_extra_is_one_line(main_in_process, monkeypatch):
     monkeypatch.setattr(Kernel, "call", needs_optuna)
     rc, out, err = main_in_process("autotune", "program:x")
     line = one_error_line(err)
-    assert rc == 1 and "optuna" in line and "cknowledge[tune]" in line
+    assert rc == 2 and "optuna" in line and "cknowledge[tune]" in line
     assert "internal error" not in line
+    from cknowledge import api
+
+    r = api.access({"action": "autotune", "automation": "program", "artifact": "x"})
+    assert r["return"] == 2 and "cknowledge[tune]" in r["error"], r
 
 
 def test_verbose_shows_commands_and_env(home, capsys):

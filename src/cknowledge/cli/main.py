@@ -257,30 +257,13 @@ def _fail(exc: Exception, debug: bool, as_json: bool = False) -> int:
     if isinstance(exc, OSError):  # the home or working folder is unusable, a disk is full...
         where = f": {exc.filename}" if exc.filename else ""
         return _usage_error(f"{exc.strerror or exc}{where}", 1, as_json)
-    missing = _missing_extra(exc)
-    if missing:
-        return _usage_error(missing, 1, as_json)
+    from ..errors import missing_extra
+
+    missing = missing_extra(exc)
+    if missing is not None:
+        return _usage_error(missing.message, missing.code, as_json)
     return _usage_error(f"internal error: {type(exc).__name__}: {exc}"
                         + ("" if debug else " (run with --debug for the traceback)"), 1, as_json)
-
-
-#: optional packages → the extra of cknowledge that installs them
-EXTRAS = {"numpy": "tune", "optuna": "tune", "matplotlib": "tune", "plotly": "tune",
-          "pyarrow": "tune", "ray": "ray", "fastapi": "serve", "uvicorn": "serve",
-          "sqlalchemy": "hub", "alembic": "hub", "jinja2": "hub", "multipart": "hub",
-          "psycopg": "postgres"}
-
-
-def _missing_extra(exc: BaseException) -> str | None:
-    """An optional package that is not installed: the one line naming the extra."""
-    if not isinstance(exc, ImportError) or not exc.name:
-        return None
-    top = exc.name.partition(".")[0]
-    if top == "cknowledge":
-        return None
-    extra = EXTRAS.get(top)
-    hint = f"pip install 'cknowledge[{extra}]'" if extra else f"pip install {top}"
-    return f"this needs the package {top}, which is not installed: {hint}"
 
 
 def cb_main(argv: list[str] | None = None) -> int:
