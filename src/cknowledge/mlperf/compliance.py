@@ -56,8 +56,9 @@ def _results_dir(run: runlib.Run, work: str) -> str:
     base = os.path.join(work, "results")
     os.makedirs(os.path.join(base, "performance", "run_1"), exist_ok=True)
     os.makedirs(os.path.join(base, "accuracy"), exist_ok=True)
-    shutil.copyfile(os.path.join(run.raw("performance"), "mlperf_log_detail.txt"),
-                    os.path.join(base, "performance", "run_1", "mlperf_log_detail.txt"))
+    for name in ("mlperf_log_detail.txt", "mlperf_log_summary.txt"):
+        shutil.copyfile(os.path.join(run.raw("performance"), name),
+                        os.path.join(base, "performance", "run_1", name))
     shutil.copyfile(os.path.join(run.raw("accuracy"), "mlperf_log_accuracy.json"),
                     os.path.join(base, "accuracy", "mlperf_log_accuracy.json"))
     return base
@@ -71,7 +72,7 @@ def run_test(run: runlib.Run, test: str, source: str,
     if test not in TESTS:
         raise InvalidInput(f"unknown compliance test {test!r}: use {', '.join(TESTS)}")
     done = os.path.join(run.folder, "compliance", test)
-    if os.path.isfile(os.path.join(done, "verify_performance.txt")):
+    if _concluded(os.path.join(done, "verify_performance.txt")):
         return done
     work = os.path.join(run.folder, "compliance", f".{test}-work")
     shutil.rmtree(work, ignore_errors=True)
@@ -96,13 +97,25 @@ def run_test(run: runlib.Run, test: str, source: str,
         raise CommandFailed(f"{what}: the verification failed: {exc.message}",
                             **exc.details) from None
     produced = os.path.join(work, "out", test)
-    if not os.path.isfile(os.path.join(produced, "verify_performance.txt")):
-        raise CommandFailed(f"{what}: run_verification.py wrote no verify_performance.txt "
-                            f"(see {work})")
+    for name in ("verify_performance.txt",) + (("verify_accuracy.txt",)
+                                               if test == "TEST01" else ()):
+        if not _concluded(os.path.join(produced, name)):
+            raise CommandFailed(f"{what}: run_verification.py came to no TEST PASS or TEST "
+                                f"FAIL in {name} (see {work})")
     shutil.rmtree(done, ignore_errors=True)
     os.replace(produced, done)
     shutil.rmtree(work, ignore_errors=True)
     return done
+
+
+def _concluded(path: str) -> bool:
+    """Whether a verification file states its verdict (a crashed script's does not)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError:
+        return False
+    return "TEST PASS" in text or "TEST FAIL" in text
 
 
 def verdict(folder: str) -> dict[str, Any]:

@@ -146,7 +146,8 @@ def readme(solution: str, run: runlib.Run, model: str, benchmark: str) -> str:
 
 
 def _code(dst: str, solution: str, solution_path: str | None) -> None:
-    """The harness sources and the solution's manifest, as they ran."""
+    """The harness sources of this cknowledge and the solution's manifest (the runs record
+    the versions of what ran; rebuild with the cknowledge that made them)."""
     from .harness import RUNNER_DIR
 
     os.makedirs(os.path.join(dst, "runner"), exist_ok=True)
