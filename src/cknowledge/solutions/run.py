@@ -215,7 +215,9 @@ def run_benchmark(kernel: Kernel, entry: dict[str, Any], manifest: Manifest,
     except BaseException as exc:  # Ctrl-C and SIGTERM too: the folder must not look done
         mark_incomplete(folder, why_stopped(exc))
         raise
-    if submit:
+    if submit and summary["problems"]:  # an invalid result would mislead the scoreboard
+        summary["submitted"] = None
+    elif submit:
         summary["submitted"] = _submit(manifest, entry, summary["inputs"], summary["metrics"],
                                        summary.pop("_meta"), summary["experiment"], lock, hub)
     summary.pop("_meta", None)
@@ -223,7 +225,8 @@ def run_benchmark(kernel: Kernel, entry: dict[str, Any], manifest: Manifest,
     if summary["problems"]:
         raise CommandFailed(f"{label}: the run is not valid: {'; '.join(summary['problems'])} "
                             f"(logs: {folder}; recorded as experiment:"
-                            f"{summary['experiment']['name']}, marked invalid)",
+                            f"{summary['experiment']['name']}, marked invalid"
+                            + ("; not submitted" if submit else "") + ")",
                             result=summary)
     return summary
 
