@@ -36,3 +36,17 @@ def test_load_shows_ck_info_and_desc(home: Path, tmp_path: Path) -> None:
     loaded = ok(action="load", automation="dataset", artifact="mnist")
     assert loaded["info"]["data_name"] == "MNIST digits"
     assert loaded["desc"] == {"about": "handwritten digits"}
+
+
+def test_a_tag_query_that_matches_nothing_names_the_unknown_tag(home: Path) -> None:
+    from cknowledge import api
+
+    ok(action="add", automation="dataset", artifact="imgs", tags="images,coco")
+    r = api.access({"action": "rm", "automation": "dataset", "tags": "imgaes,coco"})
+    assert r["return"] == 16
+    assert r["error"] == ("no dataset entry has the tags imgaes,coco; no dataset has the tag "
+                          "imgaes (did you mean: images?)")
+    # every tag exists, only not together: nothing to suggest
+    ok(action="add", automation="dataset", artifact="other", tags="text")
+    r = api.access({"action": "rm", "automation": "dataset", "tags": "images,text"})
+    assert r["return"] == 16 and r["error"] == "no dataset entry has the tags images,text"

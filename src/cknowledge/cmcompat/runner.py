@@ -184,7 +184,9 @@ class Runner:
         what = f"script:{artifact}" if artifact else f"a script with tags {','.join(tags)}"
         if not found:
             raise NotFound(f"no CM/MLC script found for {what}"
-                           + ("" if artifact else " (`ck find script --tags=...` lists them)"))
+                           + ((store.near_tags("script", tags)
+                               or " (`ck find script --tags=...` lists them)")
+                              if not artifact else ""))
         if len(found) > 1 and variations:
             wanted = [v for v in variations if not v.startswith("-")]
             fitting = [e for e in found if all(_has_variation(e["meta"], v) for v in wanted)]

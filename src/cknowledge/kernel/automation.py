@@ -117,7 +117,8 @@ class Automation:
         if include or exclude:
             found = self.store.find(self.name, ref, include, exclude)
             if not found:
-                raise NotFound(f"no {self.name} entry has the tags {','.join(tags or [])}")
+                raise NotFound(f"no {self.name} entry has the tags {','.join(tags or [])}"
+                               + self.store.near_tags(self.name, include))
             if len(found) > 1 and not force:
                 raise InvalidInput(f"--tags match {len(found)} {self.name} entries; pass --force "
                                    "to remove them all")

@@ -220,6 +220,24 @@ class Store:
             return ""
         return suggest(name, names)
 
+    def near_tags(self, automation: str | None, tags: list[str] | None) -> str:
+        """For a tag query that matched nothing: '; no X has the tag T (did you mean: ...)'
+        for the first tag no entry of ``automation`` has (CM/MLC variations, ``_x``, aside),
+        or '' when each tag exists and only their combination matches nothing."""
+        from ..errors import suggest
+
+        wanted = [t for t in tags or [] if t and not t.startswith("_")]
+        if not wanted:
+            return ""
+        try:
+            known = {t for e in self.find(automation, ArtifactRef(None, None)) for t in e["tags"]}
+        except CKError:
+            return ""
+        for tag in wanted:
+            if tag not in known:
+                return f"; no {automation or 'entry'} has the tag {tag}{suggest(tag, known)}"
+        return ""
+
     def load(self, automation: str, ref: ArtifactRef) -> dict[str, Any]:
         """Exactly one entry, with its meta (read from the file, not the index)."""
         if ref.name is None:

@@ -69,6 +69,7 @@ class Engine:
 
             kind = root.kinds[0] if len(root.kinds) == 1 else "script"
             raise NotFound(f"no {kind} has the tags {','.join(root.tags)}"
+                           + self.kernel.store.near_tags(kind, list(root.tags))
                            if not root.entry else f"{root.describe()} not found")
         result = resolve(provider, root)
         nodes = {ident: Node(cand) for ident, cand in result.mapping.items()}
