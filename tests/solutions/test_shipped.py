@@ -80,3 +80,30 @@ def test_autotune_the_mlperf_solution_with_a_small_budget(home: Path, ck: Any,
                                             {"scenario": "SingleStream", "threads": 2}]
     assert all(t["status"] == "ok" and t["stats"]["map"]["mean"] >= 0 for t in trials), trials
     assert got["front"] and got["constraints"] == ["map>=0"]
+
+
+@pytest.mark.slow
+def test_an_mlperf_run_submits_with_its_platform_facts_an_invalid_one_not(
+        home: Path, ck: Any, mine: str, tmp_path: Path) -> None:  # noqa: F811
+    import httpx
+
+    from tests.hub.test_client import start_hub
+
+    hub = start_hub(tmp_path / "hub")
+    try:
+        env = {"CK_HUB_TOKEN": hub.user("dave")}
+        rc, out, err = ck("benchmark", mine, "--count=2", "--duration_ms=300",
+                          "--scenario=SingleStream", "--max_duration_ms=100", "--submit",
+                          f"--hub={hub.url}", "--quiet", env=env, timeout=600)
+        assert rc == 14 and err.strip().endswith("marked invalid; not submitted)"), err
+        rc, out, err = ck("benchmark", mine, "--count=2", "--duration_ms=300", "--submit",
+                          f"--hub={hub.url}", "--json", "--quiet", env=env, timeout=600)
+        assert rc == 0, err
+        got = json.loads(out)
+        row = httpx.get(f"{hub.url}/api/v1/results/{got['submitted']['id']}").json()
+        assert row["platform"]["facts"]["memory_gib"] > 0 and row["platform"]["facts"]["cores"]
+        assert row["experiment"]["uid"] == got["experiment"]["uid"]
+        board = httpx.get(f"{hub.url}/api/v1/scoreboards/mlperf-object-detection").json()
+        assert board["count"] == 1                        # the invalid run is not there
+    finally:
+        hub.stop()

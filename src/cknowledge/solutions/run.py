@@ -438,34 +438,14 @@ def _ms(ns: Any) -> float | None:
 def _submit(manifest: Manifest, entry: dict[str, Any], inputs: dict[str, Any],
             metrics: dict[str, float | None], meta: dict[str, Any], saved: dict[str, Any],
             lock: dict[str, Any], hub: str | None) -> dict[str, Any]:
-    from ..client import submit_result
+    """The run to the hub, with its provenance (:func:`.generic.submission`)."""
     from ..experiments.stats import summarize
+    from .generic import submit_run
 
-    platform = meta.get("platform") or {}
-    cpu = platform.get("cpu") or {}
-    submission = {
-        "solution": {"name": entry["name"], "version": str(entry["meta"].get("version") or "")
-                     or None},
-        # a component without a version is named by its cache key (what identifies it here)
-        "components": [{"component": f"{n.get('kind')}:{n.get('name')}",
-                        "version": str(n.get("version") or f"key:{str(n.get('key'))[:16]}")}
-                       for n in lock.get("nodes") or []],
-        "config": {k: v for k, v in inputs.items() if v is not None},
-        "metrics": {k: v for k, v in metrics.items() if v is not None},
-        "statistics": {k: summarize([v]) for k, v in metrics.items() if v is not None},
-        "platform": {"fingerprint": platform.get("fingerprint"),
-                     "facts": {"os": platform.get("os"), "arch": platform.get("arch"),
-                               "cpu": cpu.get("model"), "cores": cpu.get("logical_cores"),
-                               "memory_gib": platform.get("memory_gib")}},
-        "lockfile": lock,
-        "experiment": {"uid": saved["uid"], "recorded_at": meta.get("created")},
-        "reference": False,
-    }
-    try:
-        return submit_result(manifest.scoreboard, submission, hub=hub)
-    except CKError as exc:
-        raise type(exc)(f"the run is recorded (experiment:{saved['name']}) but submitting it "
-                        f"failed: {exc.message}", **exc.details) from None
+    measured = {k: v for k, v in metrics.items() if v is not None}
+    summary = {"inputs": inputs, "metrics": measured, "experiment": saved,
+               "statistics": {k: summarize([v]) for k, v in measured.items()}}
+    return submit_run(manifest, entry, summary, meta, lock, hub)
 
 
 def _text(label: str, rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
