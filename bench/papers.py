@@ -10,9 +10,10 @@ Goals (SQLite, the default database):
   * access checks add at most 10% to a read route: the scoreboard queries of bench/hub.py
     (JSON and HTML) on a scoreboard of 100,000 results, read once while it is public (by
     the public, no token) and once while it is private (by an invited reader, with a token),
-    and the paper page public and private. The two kinds alternate in rounds (the board's
-    ``private`` flag is flipped between rounds), so that the shared machine's load falls on
-    both alike; the overhead is the ratio of the medians.
+    and the paper page public and private. The two are measured in pairs, back to back (the
+    board's and the paper's ``private`` flag flipped between them, untimed), so that the
+    shared machine's load falls on both sides of a pair alike; the overhead of a route is
+    the median of its pairs' ratios.
 
 Setup: bench/hub.py's bulk load (the hub's models, not HTTP) for the results; the paper is
 a ``paper`` component with one published version and its reproductions (one row each plus
@@ -116,21 +117,27 @@ def load_paper(db_url, root, repros, batch=5000):
     return time.perf_counter() - t0, tokens
 
 
-def set_private(db_url, private):
-    from sqlalchemy import update
+class Flip:
+    """Make the scoreboard and the paper private or public (one short write, not timed)."""
 
-    from cknowledge.hub import models as M
-    from cknowledge.hub.db import Database
+    def __init__(self, db_url):
+        from cknowledge.hub.db import Database
 
-    db = Database(db_url)
-    try:
-        with db.write() as s:
+        self.db = Database(db_url)
+
+    def __call__(self, private):
+        from sqlalchemy import update
+
+        from cknowledge.hub import models as M
+
+        with self.db.write() as s:
             s.execute(update(M.Scoreboard).where(M.Scoreboard.name == H.BOARD)
                       .values(private=private))
             s.execute(update(M.Component).where(M.Component.name == PAPER)
                       .values(private=private))
-    finally:
-        db.dispose()
+
+    def close(self):
+        self.db.dispose()
 
 
 def routes():
@@ -146,44 +153,51 @@ def routes():
 
 
 def measure(url, reader_token, rounds, reps):
-    """Per route: times while public (no token) and while private (the reader's token),
-    alternating rounds of ``reps`` requests each."""
+    """Per route, ``rounds * reps`` pairs of requests: one while public (no token), one
+    while private (the reader's token or cookie), back to back (the order alternating), so
+    that the shared machine's load falls on both sides of a pair alike."""
     import httpx
 
     from cknowledge.hub.access import COOKIE
 
-    times = {(r[0], r[1]): {'public': [], 'private': []} for r in routes()}
-    db_url = url['db']
-    with httpx.Client(base_url=url['url'], timeout=120) as http:
-        for rnd in range(rounds):
-            for mode in ('public', 'private'):
-                set_private(db_url, mode == 'private')
-                headers = {'Authorization': 'Bearer ' + reader_token} \
-                    if mode == 'private' else {}
-                cookies = {COOKIE: reader_token} if mode == 'private' else {}
-                for label, kind, path, params in routes():
-                    h = headers if kind == 'json' else {}
-                    http.cookies.clear()
-                    for k, v in (cookies.items() if kind == 'html' else ()):
-                        http.cookies.set(k, v)
-                    for k in range(reps + 1):
+    flip = Flip(url['db'])
+    rows = []
+    try:
+        with httpx.Client(base_url=url['url'], timeout=120) as http:
+            for label, kind, path, params in routes():
+                times = {'public': [], 'private': []}
+                ratios = []
+                for k in range(rounds * reps + 2):
+                    pair = {}
+                    for mode in (('public', 'private') if k % 2 else ('private', 'public')):
+                        flip(mode == 'private')
+                        http.cookies.clear()
+                        headers = {}
+                        if mode == 'private' and kind == 'json':
+                            headers = {'Authorization': 'Bearer ' + reader_token}
+                        if mode == 'private' and kind == 'html':
+                            http.cookies.set(COOKIE, reader_token)
                         t0 = time.perf_counter()
-                        r = http.get(path, params=params, headers=h)
-                        dt = (time.perf_counter() - t0) * 1000
+                        r = http.get(path, params=params, headers=headers)
+                        pair[mode] = (time.perf_counter() - t0) * 1000
                         if r.status_code != 200:
                             raise SystemExit('%s %s (%s) -> %d: %s' % (
                                 path, params, mode, r.status_code, r.text[:300]))
-                        if k:   # the first of each round warms up
-                            times[(label, kind)][mode].append(dt)
-            log('  round %d / %d' % (rnd + 1, rounds))
-    rows = []
-    for (label, kind), t in times.items():
-        pub, priv = t['public'], t['private']
-        row = {'route': label, 'kind': kind, 'n': len(pub),
-               'public_p50_ms': H.pct(pub, 50), 'public_p95_ms': H.pct(pub, 95),
-               'private_p50_ms': H.pct(priv, 50), 'private_p95_ms': H.pct(priv, 95)}
-        row['overhead'] = row['private_p50_ms'] / row['public_p50_ms'] - 1
-        rows.append(row)
+                    if k >= 2:   # two warm-up pairs
+                        for mode, dt in pair.items():
+                            times[mode].append(dt)
+                        ratios.append(pair['private'] / pair['public'])
+                pub, priv = times['public'], times['private']
+                row = {'route': label, 'kind': kind, 'n': len(pub),
+                       'public_p50_ms': H.pct(pub, 50), 'public_p95_ms': H.pct(pub, 95),
+                       'private_p50_ms': H.pct(priv, 50), 'private_p95_ms': H.pct(priv, 95),
+                       'overhead': H.pct(ratios, 50) - 1}
+                rows.append(row)
+                log('  %-45s %-4s public p50 %6.1f  private p50 %6.1f  pair median %+5.1f%%'
+                    % (label, kind, row['public_p50_ms'], row['private_p50_ms'],
+                       100 * row['overhead']))
+    finally:
+        flip.close()
     return rows
 
 
@@ -194,7 +208,7 @@ def report(res):
                  len(CLAIMS)), '',
              'Command: `%s`' % res['command'], '',
              '| route | kind | public p50 | public p95 | private p50 | private p95 | '
-             'overhead (p50) |', '|---|---|---|---|---|---|---|']
+             'overhead (median of pairs) |', '|---|---|---|---|---|---|---|']
     for r in res['rows']:
         lines.append('| %s | %s | %.1f | %.1f | %.1f | %.1f | %+.1f%% |' % (
             r['route'], r['kind'], r['public_p50_ms'], r['public_p95_ms'],

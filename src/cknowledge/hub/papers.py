@@ -171,18 +171,25 @@ def _functional(session: Session, comp: Component, claim_ids: list[str]) -> dict
 
 def _artifacts(session: Session, meta: dict[str, Any],
                viewer: User | None) -> list[dict[str, Any]]:
+    """The listed artifacts with the version the hub has: ``public`` whether the public
+    can download it (the *available* badge), ``published`` the newest version ``viewer``
+    may see (None when none, or when it is private and not theirs to read)."""
+    from .access import can_see_component
+
     out = []
     for item in meta.get("artifacts") or []:
         if not isinstance(item, dict) or not isinstance(item.get("component"), str):
             continue
         auto, _, name = item["component"].partition(":")
         comp = session.scalar(select(Component).where(Component.automation == auto,
-                                                      Component.name == name,
-                                                      component_visible(viewer)))
+                                                      Component.name == name))
+        seen = comp is not None and (not comp.private or
+                                     can_see_component(session, comp, viewer))
         out.append({"component": item["component"], "version": item.get("version") or "",
                     "role": item.get("role") or "",
-                    "published": comp.latest if comp is not None and comp.latest else None,
-                    "public": bool(comp is not None and not comp.private)})
+                    "published": comp.latest if seen and comp is not None and comp.latest
+                    else None,
+                    "public": bool(comp is not None and not comp.private and comp.latest)})
     return out
 
 
@@ -196,11 +203,9 @@ def paper_page(session: Session, name: str, viewer: User | None, limit: int = 50
     claims = _claims(meta)
     ids = [c["id"] for c in claims]
     counts, by_others = _tally(session, comp)
-    artifacts = _artifacts(session, meta, None)   # what the public can download
-    listed = _artifacts(session, meta, viewer) if viewer is not None else artifacts
+    artifacts = _artifacts(session, meta, viewer)
     badges = [rules.available(bool(comp.latest),
-                              {a["component"]: bool(a["published"] and a["public"])
-                               for a in artifacts}, comp.private),
+                              {a["component"]: a["public"] for a in artifacts}, comp.private),
               _functional(session, comp, ids), rules.reproduced(ids, by_others)]
     repro = _reproductions(session, comp, limit, offset)
     keep = ("title", "authors", "venue", "year", "doi", "arxiv", "abstract", "hardware",
@@ -210,7 +215,7 @@ def paper_page(session: Session, name: str, viewer: User | None, limit: int = 50
             "claims": [{**{k: c.get(k) for k in ("id", "figure", "title", "unit", "value",
                                                  "tolerance", "hardware")},
                         "counts": counts.get(c["id"], {})} for c in claims],
-            "artifacts": listed, "badges": badges, "reproductions": repro["total"],
+            "artifacts": artifacts, "badges": badges, "reproductions": repro["total"],
             "items": repro["items"], "command": f"ck reproduce paper:{comp.name}"}
 
 
