@@ -62,7 +62,7 @@ def test_script_context_golden(home, tmp_path, greet):
     check_golden("script-greet.Containerfile", normalized((folder / "Containerfile").read_text()))
     files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
     assert files == ["Containerfile", "apt/etc/apt/sources.list.d/debian.sources",
-                     "home/repos/local/script/greet/meta.yaml",
+                     "home/repos.json", "home/repos/local/script/greet/meta.yaml",
                      "home/repos/local/script/greet/run.sh", "lock.yaml", "pip-ca.pem",
                      "pip.conf", "request.json", "requirements.txt",
                      f"wheels/cknowledge-{__import__('cknowledge').__version__}-py3-none-any.whl"]

@@ -184,9 +184,9 @@ def copy_repos(kernel: Kernel, lock: dict[str, Any], home: str) -> list[dict[str
                 item["root"] = f"{IMAGE_HOME}/repos/{name}"
             registry.append(item)
         copied.append({"repo": name, "from": repo.root, "to": f"{IMAGE_HOME}/repos/{name}"})
-    if registry:
-        _write(os.path.join(home, "repos.json"),
-               (json.dumps({"repos": registry}, indent=2, sort_keys=True) + "\n").encode())
+    # always written: podman's layer cache never reuses the COPY of an empty folder
+    _write(os.path.join(home, "repos.json"),
+           (json.dumps({"repos": registry}, indent=2, sort_keys=True) + "\n").encode())
     return copied
 
 

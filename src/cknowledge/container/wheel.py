@@ -57,7 +57,7 @@ def write_wheel(folder: str) -> str:
     info = f"{DIST}-{__version__}.dist-info"
     extra = {
         f"{info}/METADATA": metadata_text(dist, __version__).encode(),
-        f"{info}/entry_points.txt": (dist.read_text("entry_points.txt") or "").encode(),
+        f"{info}/entry_points.txt": entry_points_text(dist).encode(),
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: cknowledge\nRoot-Is-Purelib: true\n"
                          b"Tag: py3-none-any\n",
     }
@@ -87,16 +87,22 @@ def write_wheel(folder: str) -> str:
 
 
 def metadata_text(dist: Any, version: str) -> str:
-    """Core metadata of the wheel: name, this version, Python and the requirements (from
-    whichever metadata the installed distribution has: METADATA or an egg's PKG-INFO)."""
+    """Core metadata of the wheel: name, this version and the Python it needs. The
+    requirements are left out: the image installs them pinned, from requirements.txt, and
+    the wheel with --no-deps (and an egg-info left in a checkout would give other text)."""
     lines = ["Metadata-Version: 2.1", f"Name: {DIST}", f"Version: {version}"]
     python = dist.metadata.get("Requires-Python")
     if python:
         lines.append(f"Requires-Python: {python}")
-    extras = sorted({m for m in re.findall(r'extra == "([^"]+)"', " ".join(dist.requires or []))})
-    lines += [f"Provides-Extra: {e}" for e in extras]
-    lines += [f"Requires-Dist: {r}" for r in dist.requires or []]
     return "\n".join(lines) + "\n"
+
+
+def entry_points_text(dist: Any) -> str:
+    """The distribution's entry points (``ck``, ``cb``), sorted: the same for any metadata."""
+    groups: dict[str, list[str]] = {}
+    for ep in dist.entry_points:
+        groups.setdefault(ep.group, []).append(f"{ep.name} = {ep.value}")
+    return "".join(f"[{g}]\n" + "\n".join(sorted(set(v))) + "\n\n" for g, v in sorted(groups.items()))
 
 
 def pinned_requirements(dist_name: str = DIST) -> list[str]:
