@@ -10,24 +10,45 @@ The viewer comes from ``Authorization: Bearer TOKEN`` on the API and from the
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, false, select, true
 from sqlalchemy.orm import Session
 
-from .auth import user_for_token
+from .auth import token_hash, user_for_token
 from .models import Component, Owner, Reader, Scoreboard, ScoreboardReader, User
 
 #: the cookie the web pages read the viewer's token from
 COOKIE = "ck_hub_token"
 
 
+#: token sha256 (and database) → (expiry, user id, name, admin): reads look a token up once
+#: a minute, not at every request (users and tokens are only ever added)
+_VIEWERS: dict[tuple[str, str], tuple[float, int, str, bool]] = {}
+_VIEWERS_LOCK = threading.Lock()
+VIEWER_TTL = 60.0
+
+
 def viewer_for(session: Session, token: str | None) -> User | None:
     """The user of ``token``; None for no token (the public). A token that is not valid
-    is refused (401) rather than quietly read as the public."""
+    is refused (401) rather than quietly read as the public. The answer is a detached
+    ``User`` with ``id``, ``name`` and ``admin``, remembered for ``VIEWER_TTL`` seconds."""
     if not token:
         return None
-    return user_for_token(session, token)
+    key = (str(session.get_bind().engine.url), token_hash(token))
+    now = time.monotonic()
+    with _VIEWERS_LOCK:
+        hit = _VIEWERS.get(key)
+    if hit is not None and hit[0] > now:
+        return User(id=hit[1], name=hit[2], admin=hit[3])
+    user = user_for_token(session, token)
+    with _VIEWERS_LOCK:
+        if len(_VIEWERS) >= 4096:
+            _VIEWERS.clear()
+        _VIEWERS[key] = (now + VIEWER_TTL, user.id, user.name, user.admin)
+    return User(id=user.id, name=user.name, admin=user.admin)
 
 
 def cookie_viewer(session: Session, request: Any) -> User | None:
@@ -39,7 +60,7 @@ def cookie_viewer(session: Session, request: Any) -> User | None:
     if not token:
         return None
     try:
-        return user_for_token(session, token)
+        return viewer_for(session, token)
     except AuthError:
         return None
 
