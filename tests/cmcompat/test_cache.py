@@ -134,3 +134,30 @@ def test_nested_cached_steps_record_every_script_they_ran(tmp_path: Path, ck: An
     backdate_tree(repo.root)
     changed, cached = outer()
     assert not cached and changed.startswith("i-s2-")
+
+
+def test_a_deleted_tool_behind_a_cache_entry_is_not_served(tmp_path: Path, ck: Any,
+                                                           hooks: str) -> None:
+    """CM serves a cached detection whose tool was deleted since; here the paths a cached
+    result names must still exist for a hit, else the script runs again."""
+    tool = tmp_path / "tools" / "mytool"
+    tool.parent.mkdir()
+    tool.write_text("#!/bin/sh\n")
+    repo = ForeignRepo(tmp_path / "cmdel", "cm")
+    repo.script("get-mytool", {"tags": ["get", "mytool"], "cache": True,
+                               "new_env_keys": ["CMT_TOOL_*"]},
+                f'if [ -f "{tool}" ]; then echo "CMT_TOOL_BIN_WITH_PATH={tool}" > tmp-run-env.out;'
+                f' else echo "CMT_TOOL_BIN_WITH_PATH=none" > tmp-run-env.out; fi\n')
+    rc, out, err = ck("pull", "repo", str(repo.root))
+    assert rc == 0, err
+
+    def run() -> tuple[str, bool]:
+        rc, out, err = ck("run", "script", "--tags=get,mytool", "--json")
+        assert rc == 0, err
+        data = json.loads(out)
+        return data["new_env"]["CMT_TOOL_BIN_WITH_PATH"], data["cached"]
+
+    assert run() == (str(tool), False)
+    assert run() == (str(tool), True)
+    tool.unlink()
+    assert run() == ("none", False)
