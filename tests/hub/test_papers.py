@@ -406,3 +406,21 @@ def test_migration_0004_keeps_stored_components_public(hub_db_url: str) -> None:
         assert "reproductions" not in tables and "readers" not in tables
     finally:
         db.dispose()
+
+
+def test_a_bad_token_on_a_read_is_refused_and_a_bad_cookie_is_the_public(world: World
+                                                                         ) -> None:
+    from cknowledge.hub.access import COOKIE
+
+    c = world.c
+    r = c.get("/api/v1/papers", headers={"Authorization": "Bearer not-a-token"})
+    assert r.status_code == 401 and r.json()["return"] == 13
+    c.cookies.set(COOKIE, "not-a-token")
+    page = c.get("/papers")
+    assert page.status_code == 200 and MARK not in page.text
+    assert c.get(f"/papers/{MARK}-paper").status_code == 404
+    c.cookies.clear()
+    # the same token twice (the second from the viewer cache) reads the same
+    bob = world.users.auth("bob")
+    first = c.get("/api/v1/papers", headers=bob).json()
+    assert c.get("/api/v1/papers", headers=bob).json() == first and first["total"] == 2
