@@ -40,7 +40,8 @@ Sections (``--sections``, default all):
             (goal: at most 4x).
 
 Candidates (``--all`` takes every script instead of the name/detection filter): ``detect-*``,
-``print-*`` and ``get-*`` scripts whose ``customize.py`` looks for an installed tool
+``print-*``, the scripts of ``EXTRA_CANDIDATES`` and ``get-*`` scripts whose ``customize.py``
+looks for an installed tool
 (``find_artifact``, ``search_paths``, ``detect_version``, ``which``), minus names of data
 sets, models and sources. Safety, always on: a script is skipped when its own folder's
 meta or shell scripts (``customize.py`` aside) mention sudo, apt/apt-get, yum, dnf, brew,
@@ -257,8 +258,18 @@ def script_names(sdir):
                   and any(os.path.isfile(os.path.join(sdir, n, m)) for m in META_FILES))
 
 
+#: scripts beyond detection and prints that their own tool runs offline here: cache folders,
+#: venvs, results folders, pip freeze, the dependency-condition test scripts
+EXTRA_CANDIDATES = ('create-custom-cache-entry', 'dump-pip-freeze', 'get-cache-dir', 'set-venv',
+                    'test-deps-conditions', 'test-deps-conditions2', 'test-dummy', 'run-python',
+                    'get-mlperf-inference-results-dir', 'get-mlperf-inference-submission-dir',
+                    'set-sqlite-dir', 'fail', 'get-mlperf-automotive-scratch-space',
+                    'get-mlperf-inference-nvidia-scratch-space', 'set-user-limits',
+                    'get-compiler-flags', 'get-cuda-devices')
+
+
 def is_candidate(sdir, name, take_all):
-    if take_all:
+    if take_all or name in EXTRA_CANDIDATES:
         return True
     if name.startswith(('detect-', 'print-')):
         return True
