@@ -101,6 +101,7 @@ class Automation:
         self.meta = {"alias": "script", "uid": "5b4e0237da074764"}
         self.cmind = self
         self.action_object = self
+        self.cache_action = self  # MLC: the cache automation's access(); requests go to ours
         self.logger = logging.getLogger("ck-script")
         self.cfg: dict[str, Any] = {"artifact_keys": [], "repo_dirs": []}
         self.access = access
