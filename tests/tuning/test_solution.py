@@ -250,3 +250,35 @@ def test_ck_scoreboard_creates_the_solutions_board(home: Path, ck: Any, ckj: Any
         assert rc == 0 and "submitted:" in out, err
     finally:
         server.stop()
+
+
+def test_submit_checks_the_hub_first_and_a_refused_submission_keeps_the_trial(
+        home: Path, ck: Any, ckj: Any, tmp_path: Path) -> None:
+    from tests.hub.test_client import start_hub
+
+    put_toy(home, ckj)
+    server = start_hub(tmp_path / "hub3")
+    try:
+        admin, carol = server.user("admin", admin=True), server.user("carol")
+        env = {"CK_HUB_TOKEN": carol}
+        args = ("autotune", "solution:toy", "--space=n", "--mode=b", "--budget=2",
+                "--objectives=score:max", "--submit", f"--hub={server.url}", "--quiet")
+        rc, out, err = ck(*args, env=env)
+        assert rc == 16 and "has no scoreboard 'toy'; an admin creates it with `ck " \
+            "scoreboard solution:NAME" in err and len(err.strip().splitlines()) == 1
+        rc, out, err = ck(*args, env={"CK_HUB_TOKEN": "wrong"})
+        assert rc == 13, err
+        assert ckj("find", "experiment", "--tags=toy")["list"] == []   # nothing ran
+        # a board that refuses every result (it requires a metric the toy lacks)
+        board = {**BOARD, "metrics": [*BOARD["metrics"], {"name": "speed", "better": "higher"}],
+                 "required": ["speed"]}
+        r = httpx.post(f"{server.url}/api/v1/scoreboards", json=board,
+                       headers={"Authorization": f"Bearer {admin}"})
+        assert r.status_code == 201, r.text
+        rc, out, err = ck(*args, "--json", env=env)
+        assert rc == 0, err
+        got = json.loads(out)
+        assert got["trials"]["ok"] == 2 and got["submitted"] == {"sent": 0, "unsent": 2}
+        assert "NOT submitted: 2" in got["table"] and "speed is required" in got["table"]
+    finally:
+        server.stop()

@@ -122,8 +122,7 @@ class SolutionEvaluator:
             kernel = kernel_for(self.home)
         entry = kernel.store.load("solution", parse_artifact(self.artifact))
         try:
-            summary = benchmark(kernel, entry, {**self.fixed, **config}, submit=self.submit,
-                                hub=self.hub)
+            summary = benchmark(kernel, entry, {**self.fixed, **config})
         except CommandFailed as exc:
             result = exc.details.get("result")
             if isinstance(result, dict) and result.get("problems"):
@@ -134,9 +133,25 @@ class SolutionEvaluator:
         meta = kernel.store.load("experiment", parse_artifact(f"{exp['repo']}:{exp['name']}"))
         samples = {k: list(v["samples"]) for k, v in (meta["meta"].get("metrics") or {}).items()}
         info: dict[str, Any] = {"experiment": exp["name"], "run_folder": summary["run_folder"]}
-        if summary.get("submitted"):
-            info["hub_result"] = summary["submitted"].get("id")
+        if self.submit:  # a hub that fails now loses the submission, never the trial
+            info.update(self._submit(entry, summary, meta["meta"]))
         return {"samples": samples, **info}
+
+    def _submit(self, entry: dict[str, Any], summary: dict[str, Any], meta: dict[str, Any]
+                ) -> dict[str, Any]:
+        from ..errors import CKError
+        from ..solutions.generic import submit_run
+        from ..solutions.manifest import load_manifest
+
+        body = {"inputs": summary["inputs"], "experiment": summary["experiment"],
+                "metrics": {k: v for k, v in summary["metrics"].items() if v is not None},
+                "statistics": {k: v["stats"] for k, v in (meta.get("metrics") or {}).items()}}
+        try:
+            sent = submit_run(load_manifest(entry), entry, body, meta, meta.get("lock") or {},
+                              self.hub)
+        except CKError as exc:
+            return {"submit_error": exc.message}
+        return {"hub_result": sent.get("id")}
 
 
 def autotune_solution(kernel: Kernel, entry: dict[str, Any], given: dict[str, Any], *,
@@ -174,6 +189,8 @@ def autotune_solution(kernel: Kernel, entry: dict[str, Any], given: dict[str, An
         objectives = (manifest.tune.objectives if manifest.tune else None) or \
             f"{manifest.metrics[0].name}:{'max' if manifest.metrics[0].better == 'higher' else 'min'}"
     constraints = _constraints(constraint, manifest)
+    if submit:
+        check_hub(kernel, manifest, hub)
     evaluator = SolutionEvaluator(home_dir(kernel.home), f"{entry['repo']}:{entry['name']}",
                                   fixed, submit, hub,
                                   kernel=kernel if backend == "local" else None)
@@ -192,6 +209,18 @@ def autotune_solution(kernel: Kernel, entry: dict[str, Any], given: dict[str, An
                         constraints=constraints or None, warm=warm,
                         extra_meta={"inputs": fixed})
     trials = result.get("trials") or {}
+    if submit:
+        from .record import read_trials
+
+        exp = result.get("experiment") or {}
+        records = read_trials(exp["trials"]) if exp.get("trials") else []
+        unsent = [r for r in records if (r.get("info") or {}).get("submit_error")]
+        sent = [r for r in records if (r.get("info") or {}).get("hub_result")]
+        result["submitted"] = {"sent": len(sent), "unsent": len(unsent)}
+        result["table"] += f"\nsubmitted to the hub: {len(sent)} trial(s)"
+        if unsent:
+            result["table"] += (f"; NOT submitted: {len(unsent)} (trial "
+                                f"{unsent[0]['number']}: {unsent[0]['info']['submit_error']})")
     if trials.get("count") and not trials.get("ok"):
         where = (result.get("experiment") or {}).get("trials")
         if trials.get("infeasible") == trials["count"]:
@@ -203,6 +232,26 @@ def autotune_solution(kernel: Kernel, entry: dict[str, Any], given: dict[str, An
                             f"{trials.get('infeasible', 0)} infeasible; their reasons are "
                             f"recorded in {where}); no Pareto front")
     return result
+
+
+def check_hub(kernel: Kernel, manifest: Manifest, hub: str | None) -> None:
+    """Before the first trial: the hub answers, the token is accepted, the scoreboard
+    exists (else one line says which, and nothing runs)."""
+    from urllib.parse import quote
+
+    from ..client.config import settings
+    from ..client.http import HubClient
+    from ..errors import NotFound
+    from ..home import home_dir
+
+    with HubClient(settings(home_dir(kernel.home), hub)) as client:
+        client.get_json("/whoami", write=True)
+        try:
+            client.get_json(f"/scoreboards/{quote(manifest.scoreboard, safe='')}")
+        except NotFound:
+            raise NotFound(f"--submit: the hub at {client.url} has no scoreboard "
+                           f"{manifest.scoreboard!r}; an admin creates it with `ck scoreboard "
+                           f"solution:NAME --hub={client.url}`") from None
 
 
 def _constraints(given: Any, manifest: Manifest) -> list[str]:
