@@ -234,3 +234,24 @@ def test_replay_of_a_solution_run_reports_the_drift(home: Path, ck: Any, ckj: An
     assert got["run"]["name"] != name                          # the replay is recorded too
     rc, out, err = ck("replay", f"experiment:{name}", env={"CK_TOY_FACTOR": "2"})
     assert "the results DIFFER" in out and "CK_TOY_FACTOR" in out
+
+
+def test_energy_per_repetition_where_rapl_counters_are_readable(home: Path, ck: Any,
+                                                                 ckj: Any,
+                                                                 tmp_path: Path) -> None:
+    from tests.experiments.test_scripts import _rapl
+
+    rapl = _rapl(tmp_path / "rapl")
+    meta = copy.deepcopy(TOY)  # the command "uses" 2 J of the package's counter
+    meta["run"]["command"] = ('f="$CK_RAPL_DIR/intel-rapl:0/energy_uj"; '
+                              'echo $(( $(cat "$f") + 2000000 )) > "$f"; '
+                              'python3 {entry}/work.py {n} {mode}')
+    put_toy(home, ckj, meta)
+    got = ckj("benchmark", "solution:toy", "--n=4")   # energy is no declared metric
+    assert "energy_j" not in got["metrics"]
+    rc, out, err = ck("benchmark", "solution:toy", "--n=4", "--json",
+                      env={"CK_RAPL_DIR": str(rapl)})
+    assert rc == 0, err
+    exp = ckj("load", f"experiment:{json.loads(out)['experiment']['name']}")["meta"]
+    assert exp["metrics"]["energy_j"]["samples"] == pytest.approx([2.0, 2.0])
+    assert exp["energy"]["source"] == "rapl"

@@ -78,6 +78,10 @@ def _run_in(kernel: Kernel, entry: dict[str, Any], manifest: Manifest, ctx: Cont
     env_thread.start()
     samples: dict[str, list[float]] = {m.name: [] for m in manifest.metrics}
     runs: list[dict[str, Any]] = []
+    from ..experiments.energy import EnergyMeter
+
+    meter = EnergyMeter()
+    energy: list[float] = []
     total = spec.warmup + spec.repetitions
     for i in range(total):
         warm = i < spec.warmup
@@ -86,12 +90,15 @@ def _run_in(kernel: Kernel, entry: dict[str, Any], manifest: Manifest, ctx: Cont
         _say(on_line, f"{label}: {'warm-up' if warm else 'repetition'} "
                       f"{i + 1 if warm else i - spec.warmup + 1}/"
                       f"{spec.warmup if warm else spec.repetitions} -> {rep_dir}")
+        before = meter.read() if meter.available and not warm else None
         if spec.harness == "command":
             run = run_command(ctx, rep_dir, on_line)
         else:
             run = run_workflow(kernel, ctx, rep_dir)
         if warm:
             continue
+        if before is not None:  # CPU package energy of the repetition (RAPL, where readable)
+            energy.append(meter.joules(before, meter.read()))
         got = extract(manifest, run, rep_dir, label)
         for name, values in got.items():
             samples[name].extend(values)
@@ -112,9 +119,10 @@ def _run_in(kernel: Kernel, entry: dict[str, Any], manifest: Manifest, ctx: Cont
         "component": {"automation": "solution", "name": entry["name"], "uid": entry["uid"],
                       "repo": entry.get("repo")},
         "inputs": dict(ctx.inputs),
-        "samples": samples,
-        "units": {m.name: m.unit for m in manifest.metrics},
-        "energy": "unavailable: not measured for command and workflow runs",
+        "samples": {**samples, **({"energy_j": energy} if energy
+                                  and "energy_j" not in samples else {})},
+        "units": {m.name: m.unit for m in manifest.metrics} | {"energy_j": "J"},
+        "energy": meter.describe(),
         "lock": lock, **captured["value"],
         "details": {"run_folder": folder, "harness": spec.harness, "runs": runs,
                     "repetitions": spec.repetitions, "warmup": spec.warmup,
@@ -128,7 +136,7 @@ def _run_in(kernel: Kernel, entry: dict[str, Any], manifest: Manifest, ctx: Cont
     saved = save(kernel, meta)
     summary: dict[str, Any] = {
         "solution": entry["name"], "inputs": ctx.inputs, "metrics": means,
-        "statistics": {k: v["stats"] for k, v in meta["metrics"].items()},
+        "statistics": {k: v["stats"] for k, v in meta["metrics"].items() if k in means},
         "valid": not problems, "problems": problems, "rules": verdicts,
         "run_folder": folder, "harness": spec.harness,
         "experiment": {"name": saved["name"], "repo": saved["repo"], "uid": saved["uid"]},

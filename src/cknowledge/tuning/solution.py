@@ -145,7 +145,8 @@ class SolutionEvaluator:
 
         body = {"inputs": summary["inputs"], "experiment": summary["experiment"],
                 "metrics": {k: v for k, v in summary["metrics"].items() if v is not None},
-                "statistics": {k: v["stats"] for k, v in (meta.get("metrics") or {}).items()}}
+                "statistics": {k: v["stats"] for k, v in (meta.get("metrics") or {}).items()
+                               if k in summary["metrics"]}}
         try:
             sent = submit_run(load_manifest(entry), entry, body, meta, meta.get("lock") or {},
                               self.hub)
