@@ -107,3 +107,20 @@ def test_export_builds_with_the_plain_engine_command(engine, home, greet, tmp_pa
     assert json.loads(ran.stdout)["new_env"]["CK_GREETING"].startswith("zed@")
     again = access(action="export", component="script:greet", output=str(out))
     assert again["return"] == 8 and "is not an empty folder" in again["error"]
+
+
+def test_shell_in_the_prepared_image(engine, home, greet):
+    import os
+    import sys
+
+    from tests.conftest import SRC
+
+    env = dict(os.environ, CK_HOME=str(home), PYTHONPATH=SRC)
+    done = subprocess.run([sys.executable, "-m", "cknowledge.cli.main", "docker", "run",
+                           "script:greet", "--who=ana", "--shell"],
+                          input="echo inside:$CK_CONTAINER_ENGINE:$CK_HOME; ck find script\n",
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "inside:podman:/ck/home" in done.stdout
+    assert "script:local:greet" in done.stdout
+    assert "ended (exit status 0)" in done.stdout
