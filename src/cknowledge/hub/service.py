@@ -149,8 +149,10 @@ def _require_component(session: Session, automation: str, name: str,
                        viewer: User | None = None) -> Component:
     """The component, or NotFound: also when it is private and ``viewer`` may not see it
     (the same answer, so nothing tells a private name from a free one)."""
-    comp = _component(session, automation, name)
-    if comp is None or not can_see_component(session, comp, viewer):
+    comp = session.scalar(select(Component).where(Component.automation == automation,
+                                                  Component.name == name,
+                                                  component_visible(viewer)))
+    if comp is None:
         raise NotFound(f"hub: no component {automation}:{name} (search with "
                        "GET /api/v1/components?q=...)")
     return comp
