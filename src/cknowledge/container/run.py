@@ -123,7 +123,7 @@ def run_in_image(kernel: Kernel, engine: Engine, built: dict[str, Any], target: 
     if result.get("return"):
         raise _error_class(int(result["return"]))(
             f"in the container ({built['image']}): {result.get('error')}")
-    result = host_paths(result, mounts)
+    result = dict(host_paths(result, mounts))
     result["container"] = {k: v for k, v in built.items() if k not in ("text",)}
     result["text"] = _text(target, verb, inputs, result, built, engine)
     return result
