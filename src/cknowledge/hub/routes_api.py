@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from ..errors import InvalidInput, MetaError
-from . import service
+from . import service, sharing
 from .app import HubState
 from .access import viewer_for
 from .auth import user_for_token
@@ -264,7 +264,7 @@ def component_visibility(request: Request, automation: str, name: str, body: Vis
     """Make a component private or public (owners only)."""
     with hub(request).db.write() as session:
         user = user_for_token(session, bearer(authorization))
-        return service.set_component_private(session, user, automation, name, body.private)
+        return sharing.set_component_private(session, user, automation, name, body.private)
 
 
 @router.post("/components/{automation}/{name}/readers", tags=["components"], responses=ERRORS)
@@ -273,7 +273,7 @@ def component_reader(request: Request, automation: str, name: str, body: ReaderI
     """Invite a user to read a private component (owners only)."""
     with hub(request).db.write() as session:
         user = user_for_token(session, bearer(authorization))
-        return service.add_component_reader(session, user, automation, name, body.user)
+        return sharing.add_component_reader(session, user, automation, name, body.user)
 
 
 @router.post("/scoreboards/{name}/visibility", tags=["scoreboards"], responses=ERRORS)
@@ -282,7 +282,7 @@ def scoreboard_visibility(request: Request, name: str, body: VisibilityIn,
     """Make a scoreboard private or public (its creator or an admin)."""
     with hub(request).db.write() as session:
         user = user_for_token(session, bearer(authorization))
-        return service.set_board_private(session, user, name, body.private)
+        return sharing.set_board_private(session, user, name, body.private)
 
 
 @router.post("/scoreboards/{name}/readers", tags=["scoreboards"], responses=ERRORS)
@@ -291,7 +291,7 @@ def scoreboard_reader(request: Request, name: str, body: ReaderIn,
     """Invite a user to read a private scoreboard (its creator or an admin)."""
     with hub(request).db.write() as session:
         user = user_for_token(session, bearer(authorization))
-        return service.add_board_reader(session, user, name, body.user)
+        return sharing.add_board_reader(session, user, name, body.user)
 
 
 # -- papers ---------------------------------------------------------------------------------

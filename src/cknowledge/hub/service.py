@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from ..errors import AlreadyExists, InvalidInput, NotFound
 from ..versions import VersionRange
 from .access import board_visible, can_see_component, component_visible
-from .models import (Component, ComponentTag, ComponentVersion, Owner, Reader, Result,
-                     ResultMetric, Scoreboard, ScoreboardReader, User, utcnow)
+from .models import (Component, ComponentTag, ComponentVersion, Owner, Result, ResultMetric,
+                     Scoreboard, User, utcnow)
 from .problems import NotOwner
 from .schemas import ScoreboardIn, Submission
 
@@ -670,64 +670,3 @@ def pareto_front(session: Session, board: Scoreboard, x: str, y: str,
                "reference": bool(details[rid][4])} for rid in ids if rid in details]
     return {"x": sx, "y": sy, "front": front, "points": points, "total": total}
 
-
-# -- visibility ---------------------------------------------------------------------------
-
-def set_component_private(session: Session, user: User, automation: str, name: str,
-                          private: bool) -> dict[str, Any]:
-    """Make a component private or public (owners only)."""
-    comp = _require_component(session, automation, name, user)
-    if not _is_owner(session, comp, user):
-        raise NotOwner(f"hub: only an owner of {automation}:{name} can change who sees it")
-    comp.private = private
-    comp.updated_at = utcnow()
-    return {"automation": automation, "name": name, "private": private}
-
-
-def add_component_reader(session: Session, user: User, automation: str, name: str,
-                         reader: str) -> dict[str, Any]:
-    """Invite ``reader`` to read a (private) component (owners only)."""
-    comp = _require_component(session, automation, name, user)
-    if not _is_owner(session, comp, user):
-        raise NotOwner(f"hub: only an owner of {automation}:{name} can invite readers")
-    target = _user_named(session, reader)
-    if session.get(Reader, (comp.id, target.id)) is None:
-        session.add(Reader(component_id=comp.id, user_id=target.id))
-        session.flush()
-    readers = list(session.scalars(select(User.name).join(Reader, Reader.user_id == User.id)
-                                   .where(Reader.component_id == comp.id)
-                                   .order_by(User.name)))
-    return {"automation": automation, "name": name, "readers": readers}
-
-
-def set_board_private(session: Session, user: User, name: str,
-                      private: bool) -> dict[str, Any]:
-    """Make a scoreboard private or public (its creator or an admin)."""
-    board = _board(session, name, user)
-    if board.owner_id != user.id and not user.admin:
-        raise NotOwner(f"hub: only the owner of scoreboard {name!r} can change who sees it")
-    board.private = private
-    return {"name": name, "private": private}
-
-
-def add_board_reader(session: Session, user: User, name: str, reader: str) -> dict[str, Any]:
-    """Invite ``reader`` to read a (private) scoreboard (its creator or an admin)."""
-    board = _board(session, name, user)
-    if board.owner_id != user.id and not user.admin:
-        raise NotOwner(f"hub: only the owner of scoreboard {name!r} can invite readers")
-    target = _user_named(session, reader)
-    if session.get(ScoreboardReader, (board.id, target.id)) is None:
-        session.add(ScoreboardReader(scoreboard_id=board.id, user_id=target.id))
-        session.flush()
-    readers = list(session.scalars(
-        select(User.name).join(ScoreboardReader, ScoreboardReader.user_id == User.id)
-        .where(ScoreboardReader.scoreboard_id == board.id).order_by(User.name)))
-    return {"name": name, "readers": readers}
-
-
-def _user_named(session: Session, name: str) -> User:
-    target = session.scalar(select(User).where(User.name == name))
-    if target is None:
-        raise NotFound(f"hub: no user {name!r} on this hub (an admin adds users with "
-                       "'ck hub user add NAME')")
-    return target
