@@ -104,37 +104,8 @@ def reproduce(kernel: Kernel, entry: dict[str, Any], paper: Paper, claims: list[
     here = hardware_class(facts)
     in_class, class_diff = same_class(paper.hardware, here)
     say = on_line or (lambda _line: None)
-    runs: dict[str, dict[str, Any]] = {}
-    verdicts: dict[str, dict[str, Any]] = {}
     started = time.monotonic()
-    for i, claim in enumerate(chosen, 1):
-        key = _key(claim)
-        if key not in runs:
-            req = _placed(claim.workflow.request(), str(entry["path"]))
-            say(f"[{i}/{len(chosen)}] {claim.id}: ck {req['action']} "
-                f"{req['automation']}:{req['artifact']} "
-                + " ".join(f"--{k}={v}" for k, v in claim.workflow.inputs.items()))
-            t0 = time.monotonic()
-            try:
-                result = kernel.call({**req, "quiet": True} if req["action"] in
-                                     ("benchmark", "autotune", "init") else req)
-                runs[key] = {"ok": True, "result": result, "seconds": time.monotonic() - t0,
-                             "drift": _drift(kernel, paper, result)}
-            except CKError as exc:
-                runs[key] = {"ok": False, "error": exc.message, "code": exc.code,
-                             "seconds": time.monotonic() - t0, "drift": []}
-        run = runs[key]
-        comparable = claim.hardware == "any" or in_class
-        if run["ok"]:
-            verdict = judge(claim, run["result"], comparable)
-        else:
-            verdict = {"verdict": "failed",
-                       "reason": f"the workflow failed (code {run['code']}): {run['error']}"}
-        verdict.update(_claim_facts(claim), seconds=round(run["seconds"], 3),
-                       drift=run["drift"])
-        verdicts[claim.id] = verdict
-        say(f"    {claim.id}: {verdict['verdict'].replace('_', ' ')}"
-            + (f" ({verdict['reason']})" if verdict.get("reason") else ""))
+    verdicts = _judge_all(kernel, entry, paper, chosen, in_class, say)
     counts = {v: sum(1 for x in verdicts.values() if x["verdict"] == v) for v in VERDICTS}
     whole = len(chosen) == len(paper.claims)
     local_badges = [badges.functional([c.id for c in paper.claims],
@@ -155,6 +126,46 @@ def reproduce(kernel: Kernel, entry: dict[str, Any], paper: Paper, claims: list[
 
     paths = write_reports(folder, paper, report)
     return {**report, "folder": folder, **paths, "text": render(report, paths)}
+
+
+def _run(kernel: Kernel, paper: Paper, request: dict[str, Any]) -> dict[str, Any]:
+    """One workflow: its result and drift, or its error (code and line)."""
+    t0 = time.monotonic()
+    try:
+        result = kernel.call({**request, "quiet": True} if request["action"] in
+                             ("benchmark", "autotune", "init") else request)
+        return {"ok": True, "result": result, "seconds": time.monotonic() - t0,
+                "drift": _drift(kernel, paper, result)}
+    except CKError as exc:
+        return {"ok": False, "error": exc.message, "code": exc.code,
+                "seconds": time.monotonic() - t0, "drift": []}
+
+
+def _judge_all(kernel: Kernel, entry: dict[str, Any], paper: Paper, chosen: list[Claim],
+               in_class: bool, say: Callable[[str], None]) -> dict[str, dict[str, Any]]:
+    """Each claim's verdict; claims with the same request share one run of it."""
+    runs: dict[str, dict[str, Any]] = {}
+    verdicts: dict[str, dict[str, Any]] = {}
+    for i, claim in enumerate(chosen, 1):
+        key = _key(claim)
+        if key not in runs:
+            req = _placed(claim.workflow.request(), str(entry["path"]))
+            say(f"[{i}/{len(chosen)}] {claim.id}: ck {req['action']} "
+                f"{req['automation']}:{req['artifact']} "
+                + " ".join(f"--{k}={v}" for k, v in claim.workflow.inputs.items()))
+            runs[key] = _run(kernel, paper, req)
+        run = runs[key]
+        if run["ok"]:
+            verdict = judge(claim, run["result"], claim.hardware == "any" or in_class)
+        else:
+            verdict = {"verdict": "failed",
+                       "reason": f"the workflow failed (code {run['code']}): {run['error']}"}
+        verdict.update(_claim_facts(claim), seconds=round(run["seconds"], 3),
+                       drift=run["drift"])
+        verdicts[claim.id] = verdict
+        say(f"    {claim.id}: {verdict['verdict'].replace('_', ' ')}"
+            + (f" ({verdict['reason']})" if verdict.get("reason") else ""))
+    return verdicts
 
 
 def _claim_facts(claim: Claim) -> dict[str, Any]:
