@@ -485,12 +485,16 @@ def agreement(col, cands, timeout, deadline, tags=None):
         else:
             diff = compare(ref_env, oobj.get('new_env') or {}, col.norm_ref, col.norm_ours)
             if diff:
-                # a value the reference itself gives differently on a second run (df's total
-                # of local mounts while containers come and go) is not a disagreement
+                # a second round of both: a key that agrees then, or whose reference value
+                # moved between the reference's two runs (df's total over the mounts of the
+                # moment, while containers come and go), is volatile, not a disagreement
                 ok2, obj2, _ = col.run_ref(name, timeout, tags.get(name))
-                if ok2:
-                    again = compare(ref_env, obj2.get('new_env') or {}, col.norm_ref, col.norm_ref)
-                    moving = sorted(k for k in diff if k in again)
+                ook2, oobj2, _ = col.run_ours(name, timeout, tags.get(name))
+                if ok2 and ook2:
+                    ref2 = obj2.get('new_env') or {}
+                    moved = compare(ref_env, ref2, col.norm_ref, col.norm_ref)
+                    still = compare(ref2, oobj2.get('new_env') or {}, col.norm_ref, col.norm_ours)
+                    moving = sorted(k for k in diff if k in moved or k not in still)
                     if moving:
                         rec['volatile'] = {k: diff.pop(k) for k in moving}
             if diff:
@@ -602,7 +606,8 @@ def build_report(res):
             vol = ['%s: %s' % (n, ', '.join('`%s`' % k for k in r['volatile']))
                    for n, r in sorted(A.items()) if r.get('volatile')]
             if vol:
-                L.append('Keys whose reference value changed between two reference runs (not compared): '
+                L.append('Keys that agreed on a second round or whose reference value moved between two '
+                         'reference runs (volatile, not counted): '
                          + '; '.join(vol) + '.')
                 L.append('')
             bad = [(n, r) for n, r in sorted(A.items()) if r['status'] in ('differ', 'ours fails')]
