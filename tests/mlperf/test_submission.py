@@ -292,7 +292,7 @@ def test_compliance_test01_runs_through_loadgen_with_the_audit_config(
                        f"--output={out}", "--draft", "--scenarios=Offline", *SYSTEM,
                        "--compliance=TEST01", f"--source={source}", "--quiet", timeout=600)
     assert rc == 0, err
-    assert "TEST01: accuracy PASS" in text
+    assert "TEST01: accuracy PASS" in text, text
     [test01] = list(out.rglob("Offline/TEST01"))
     assert "TEST PASS" in (test01 / "verify_accuracy.txt").read_text()
     assert (test01 / "verify_performance.txt").is_file()

@@ -28,7 +28,11 @@ def test_a_recorded_benchmark_becomes_a_checked_submission(tmp_path: Path) -> No
                               "--scenario=Offline", "--count=4", "--duration_ms=500",
                               "--json", timeout=900)
         assert rc == 0, err[-3000:]
-        experiment = json.loads(out)["experiment"]["name"]
+        summary = json.loads(out)
+        experiment = summary["experiment"]["name"]
+        settings = summary["loadgen_settings"]["performance"]  # mlperf.conf + user.conf
+        assert settings["min_duration_ms"] == 500 and settings["scenario"] == "Offline"
+        assert settings["performance_sample_count"] == 64  # yolo's, from mlperf.conf
         sub = tmp_path / "sub"
         rc, out, err = run_ck(home, "submission", SOLUTION, "--submitter=acme",
                               f"--output={sub}", "--scenarios=Offline", *SYSTEM, timeout=120)

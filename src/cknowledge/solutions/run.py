@@ -332,7 +332,9 @@ def _run_in(kernel: Kernel, entry: dict[str, Any], manifest: Manifest,
         "valid": not problems, "problems": problems, "run_folder": folder,
         "results": results_dir, "system": system, "platform_text": here,
         "experiment": {"name": saved["name"], "repo": saved["repo"], "uid": saved["uid"]},
-        "platform": meta["platform"].get("fingerprint")}
+        "platform": meta["platform"].get("fingerprint"),
+        # what LoadGen ran with: its built-in mlperf.conf, then the run's user.conf
+        "loadgen_settings": {m: r.get("effective_settings") for m, r in raw.items()}}
     report = os.path.join(folder, "report.html")
     from .report import html, table
 
