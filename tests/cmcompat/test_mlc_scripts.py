@@ -133,3 +133,31 @@ def test_a_version_not_detected_is_16_so_the_hook_installs(tmp_path: Path, ck: A
     rc, out, err = ck("run", "script", "--tags=get,toolx", "--json")
     assert rc == 0, err
     assert json.loads(out)["new_env"]["MLC_TOOLX_ACTION"] == "found"
+
+
+ASKING_HOOK = '''
+def preprocess(i):
+    env = i['env']
+    if env.get('MLC_ANSWER', '') == '':
+        env['MLC_ANSWER'] = input('Your answer: ')
+    return {'return': 0}
+'''
+
+
+def test_a_hook_that_asks_on_stdin_fails_in_one_line_saying_how_to_answer(
+        tmp_path: Path, ck: Any, hooks: str) -> None:
+    """CM and MLC hooks may call input(); cknowledge never prompts: one line that says so
+    and how to give the answer beforehand, and with the answer given the script runs."""
+    repo = ForeignRepo(tmp_path / "mlcask", "mlc")
+    repo.script("asking", {"tags": ["asking"], "new_env_keys": ["MLC_ANSWER"]}, None,
+                ASKING_HOOK)
+    rc, out, err = ck("pull", "repo", str(repo.root))
+    assert rc == 0, err
+    rc, out, err = ck("run", "script", "--tags=asking")
+    assert rc == 14, err
+    errors = [line for line in err.splitlines() if line.startswith("ck: error:")]
+    assert len(errors) == 1 and "EOFError" in errors[0] and "without prompts" in errors[0]
+    assert "--env.KEY=VALUE" in errors[0]
+    rc, out, err = ck("run", "script", "--tags=asking", "--env.MLC_ANSWER=42", "--json")
+    assert rc == 0, err
+    assert json.loads(out)["new_env"]["MLC_ANSWER"] == "42"

@@ -412,8 +412,12 @@ def serve(msg: dict[str, Any]) -> None:
         tb = traceback.extract_tb(exc.__traceback__)
         where = next((f"{os.path.basename(f.filename)}:{f.lineno}" for f in reversed(tb)
                       if f.filename.endswith("customize.py")), "")
-        answer = {"crash": f"{type(exc).__name__}: {exc}" + (f" (at {where})" if where else ""),
-                  "traceback": traceback.format_exc()}
+        crash = f"{type(exc).__name__}: {exc}" + (f" (at {where})" if where else "")
+        if isinstance(exc, EOFError):  # input() on a stdin that ck never offers
+            crash += ("; the hook asked a question on stdin, and cknowledge runs scripts "
+                      "without prompts: give the answer beforehand (an input or --env.KEY=VALUE "
+                      "the hook reads)")
+        answer = {"crash": crash, "traceback": traceback.format_exc()}
     answer["op"] = "done"
     _CHANNEL.send(answer)
 
