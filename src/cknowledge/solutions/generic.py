@@ -10,7 +10,6 @@ run (:mod:`.run`). Warm-up repetitions run first and are not measured.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -18,7 +17,7 @@ import time
 from ..errors import CKError, CommandFailed
 from .harness import Context, check_rules, check_templates, extract, run_command, run_workflow
 from .manifest import Manifest
-from .run import INCOMPLETE, mark_incomplete, run_folder, why_stopped
+from .run import _say, finish_run, mark_incomplete, run_folder, why_stopped
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,11 +25,6 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ..kernel.kernel import Kernel
-
-
-def _say(on_line: Callable[[str], None] | None, text: str) -> None:
-    if on_line is not None:
-        on_line(text)
 
 
 def run_generic(kernel: Kernel, entry: dict[str, Any], manifest: Manifest,
@@ -146,18 +140,9 @@ def _run_in(kernel: Kernel, entry: dict[str, Any], manifest: Manifest, ctx: Cont
     here = _platform_text(meta.get("platform") or {})
     rows = table(manifest, ctx.inputs, dict(means), not problems, here,
                  columns=tuple(manifest.inputs))
-    report = os.path.join(folder, "report.html")
-    summary["report"] = report
-    with open(report, "w", encoding="utf-8") as fh:
-        fh.write(generic_html(label, manifest, rows, saved["name"], meta, summary, runs))
-    result_file = os.path.join(folder, manifest.result)
-    summary["result_file"] = result_file
-    with open(result_file, "w", encoding="utf-8") as fh:
-        json.dump(summary, fh, indent=1, sort_keys=True)
-    os.remove(os.path.join(folder, INCOMPLETE))
-    summary["_rows"] = rows
-    summary["_meta"] = meta
-    return summary
+    return finish_run(folder, manifest, summary, rows, meta,
+                      lambda: generic_html(label, manifest, rows, saved["name"], meta, summary,
+                                           runs))
 
 
 def _capture(kernel: Kernel, lock: dict[str, Any], entry: dict[str, Any],

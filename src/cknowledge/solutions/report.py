@@ -15,6 +15,7 @@ from .manifest import Manifest
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
 CONFIG = ("scenario", "backend", "count")
@@ -134,6 +135,61 @@ def _software(raw: dict[str, Any], meta: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def _results_table(rows: list[dict[str, Any]], config: Sequence[str]) -> str:
+    """This run (first row) beside the references: config columns, metrics, platform."""
+    esc = _html.escape
+    names = rows[0]["columns"] if rows else []
+    titles = rows[0]["titles"] if rows else {}
+    head = "".join(f"<th>{esc(h)}</th>" for h in ["", *config, *(titles[n] for n in names),
+                                                   "platform"])
+    body = []
+    for i, r in enumerate(rows):
+        cls = ' class="this"' if i == 0 else ""
+        cells = [f"<td>{esc(str(r['source']))}</td>"]
+        cells += [f"<td>{esc(_fmt(r.get(k)))}</td>" for k in config]
+        cells += [f"<td class=\"num\">{esc(_fmt(r['metrics'].get(n)))}</td>" for n in names]
+        where = str(r.get("platform") or "") + (f", {r['measured']}" if r.get("measured")
+                                                else "")
+        cells.append(f"<td>{esc(where)}</td>")
+        body.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
+    return f"<table id=\"results\"><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _status(summary: dict[str, Any]) -> str:
+    if summary["valid"]:
+        return '<span class="ok">VALID</span>'
+    return ('<span class="bad">INVALID</span><ul>'
+            + "".join(f"<li>{_html.escape(p)}</li>" for p in summary["problems"]) + "</ul>")
+
+
+def _inputs(summary: dict[str, Any]) -> str:
+    return " ".join(f"--{k}={v}" for k, v in (summary.get("inputs") or {}).items()
+                    if v is not None)
+
+
+def _system(meta: dict[str, Any], *extra: tuple[str, Any]) -> str:
+    platform = meta.get("platform") or {}
+    cpu = platform.get("cpu") or {}
+    memory = platform.get("memory") or {}
+    return _kv([("CPU", f"{cpu.get('model')} ({cpu.get('logical_cores')} logical cores)"),
+                ("memory (GiB)", memory.get("total_gib")),
+                ("OS", (platform.get("distro") or {}).get("pretty_name") or platform.get("os")),
+                ("kernel", platform.get("kernel")), ("architecture", platform.get("arch")),
+                ("platform fingerprint", platform.get("fingerprint")), *extra])
+
+
+def _environment(meta: dict[str, Any]) -> str:
+    env_text = "\n".join(f"{k}={v}" for k, v in (meta.get("env") or {}).items())
+    return f"<pre>{_html.escape(env_text) or '(none recorded)'}</pre>"
+
+
+def _page(label: str, experiment: str, sections: list[str]) -> str:
+    esc = _html.escape
+    return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+            f"<title>{esc(label)}: {esc(experiment)}</title><style>{_STYLE}</style></head>"
+            "<body>" + "\n".join(sections) + "</body></html>\n")
+
+
 def html(label: str, manifest: Manifest, rows: list[dict[str, Any]], experiment: str,
          meta: dict[str, Any], summary: dict[str, Any],
          raw: dict[str, Any] | None = None) -> str:
@@ -141,59 +197,24 @@ def html(label: str, manifest: Manifest, rows: list[dict[str, Any]], experiment:
     and system that ran it, and the environment."""
     esc = _html.escape
     raw = raw or {}
-    names = rows[0]["columns"] if rows else []
-    titles = rows[0]["titles"] if rows else {}
-    head = "".join(f"<th>{esc(h)}</th>" for h in ["", *CONFIG, *(titles[n] for n in names),
-                                                   "platform"])
-    body = []
-    for i, r in enumerate(rows):
-        cls = ' class="this"' if i == 0 else ""
-        cells = [f"<td>{esc(str(r['source']))}</td>"]
-        cells += [f"<td>{esc(_fmt(r.get(k)))}</td>" for k in CONFIG]
-        cells += [f"<td class=\"num\">{esc(_fmt(r['metrics'].get(n)))}</td>" for n in names]
-        where = str(r.get("platform") or "") + (f", {r['measured']}" if r.get("measured")
-                                                else "")
-        cells.append(f"<td>{esc(where)}</td>")
-        body.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
-    if summary["valid"]:
-        status = '<span class="ok">VALID</span>'
-    else:
-        status = ('<span class="bad">INVALID</span><ul>'
-                  + "".join(f"<li>{esc(p)}</li>" for p in summary["problems"]) + "</ul>")
-    inputs = " ".join(f"--{k}={v}" for k, v in (summary.get("inputs") or {}).items()
-                      if v is not None)
-    platform = meta.get("platform") or {}
-    cpu = platform.get("cpu") or {}
-    memory = platform.get("memory") or {}
-    system = _kv([("CPU", f"{cpu.get('model')} ({cpu.get('logical_cores')} logical cores)"),
-                  ("memory (GiB)", memory.get("total_gib")),
-                  ("OS", (platform.get("distro") or {}).get("pretty_name") or platform.get("os")),
-                  ("kernel", platform.get("kernel")), ("architecture", platform.get("arch")),
-                  ("platform fingerprint", platform.get("fingerprint")),
-                  ("energy", meta.get("energy"))])
-    env = meta.get("env") or {}
-    env_text = "\n".join(f"{k}={v}" for k, v in env.items())
     sections = [
         f"<h1>{esc(label)}</h1><p>{esc(manifest.title)}</p>",
-        f"<p>run: {status}</p>",
-        _kv([("inputs", inputs), ("recorded as", f"experiment:{experiment}"),
+        f"<p>run: {_status(summary)}</p>",
+        _kv([("inputs", _inputs(summary)), ("recorded as", f"experiment:{experiment}"),
              ("created", meta.get("created")), ("run folder", summary.get("run_folder")),
              ("results layout", summary.get("results"))]),
-        "<h2>result beside the references</h2>",
-        f"<table id=\"results\"><tr>{head}</tr>{''.join(body)}</table>",
+        "<h2>result beside the references</h2>", _results_table(rows, CONFIG),
         "<p>Offline latencies are LoadGen's, from the issue of the one query to each "
         "sample's completion; Offline is judged by its QPS, SingleStream by its p90 "
         "latency.</p>",
         "<h2>LoadGen</h2>", _loadgen(raw),
         "<h2>software</h2>", _software(raw, meta),
-        "<h2>system</h2>", system,
+        "<h2>system</h2>", _system(meta, ("energy", meta.get("energy"))),
         f"<p>Statistics over repeated runs: <code>ck report experiment:{esc(experiment)}"
         "</code> of each, or <code>ck compare experiment</code>.</p>",
-        "<h2>environment</h2>", f"<pre>{esc(env_text) or '(none recorded)'}</pre>",
+        "<h2>environment</h2>", _environment(meta),
     ]
-    return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-            f"<title>{esc(label)}: {esc(experiment)}</title><style>{_STYLE}</style></head>"
-            "<body>" + "\n".join(sections) + "</body></html>\n")
+    return _page(label, experiment, sections)
 
 
 def generic_html(label: str, manifest: Manifest, rows: list[dict[str, Any]], experiment: str,
@@ -203,23 +224,6 @@ def generic_html(label: str, manifest: Manifest, rows: list[dict[str, Any]], exp
     metric's spread, the validation rules, every repetition, the software and system."""
     esc = _html.escape
     config = rows[0].get("config_columns") or [] if rows else []
-    names = rows[0]["columns"] if rows else []
-    titles = rows[0]["titles"] if rows else {}
-    head = "".join(f"<th>{esc(h)}</th>" for h in ["", *config, *(titles[n] for n in names),
-                                                   "platform"])
-    body = []
-    for i, r in enumerate(rows):
-        cells = [f"<td>{esc(str(r['source']))}</td>"]
-        cells += [f"<td>{esc(_fmt(r.get(k)))}</td>" for k in config]
-        cells += [f"<td class=\"num\">{esc(_fmt(r['metrics'].get(n)))}</td>" for n in names]
-        where = str(r.get("platform") or "") + (f", {r['measured']}" if r.get("measured")
-                                                else "")
-        cells.append(f"<td>{esc(where)}</td>")
-        cls = ' class="this"' if i == 0 else ""
-        body.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
-    status = ('<span class="ok">VALID</span>' if summary["valid"] else
-              '<span class="bad">INVALID</span><ul>'
-              + "".join(f"<li>{esc(p)}</li>" for p in summary["problems"]) + "</ul>")
     stats = summary.get("statistics") or {}
     stat_rows = "".join(
         f"<tr><td>{esc(n)}</td><td class=\"num\">{esc(_fmt(s.get('n')))}</td>"
@@ -234,34 +238,19 @@ def generic_html(label: str, manifest: Manifest, rows: list[dict[str, Any]], exp
                        f"<td><code>{esc(r['command'])}</code></td>"
                        f"<td><code>{esc(r['folder'])}</code></td></tr>"
                        for i, r in enumerate(runs))
-    inputs = " ".join(f"--{k}={v}" for k, v in (summary.get("inputs") or {}).items()
-                      if v is not None)
-    platform = meta.get("platform") or {}
-    cpu = platform.get("cpu") or {}
-    memory = platform.get("memory") or {}
-    env = meta.get("env") or {}
     sections = [
-        f"<h1>{esc(label)}</h1><p>{esc(manifest.title)}</p>", f"<p>run: {status}</p>",
-        _kv([("inputs", inputs), ("harness", summary.get("harness")),
+        f"<h1>{esc(label)}</h1><p>{esc(manifest.title)}</p>", f"<p>run: {_status(summary)}</p>",
+        _kv([("inputs", _inputs(summary)), ("harness", summary.get("harness")),
              ("recorded as", f"experiment:{experiment}"), ("created", meta.get("created")),
              ("run folder", summary.get("run_folder"))]),
-        "<h2>result beside the references</h2>",
-        f"<table id=\"results\"><tr>{head}</tr>{''.join(body)}</table>",
+        "<h2>result beside the references</h2>", _results_table(rows, config),
         "<h2>statistics</h2><table><tr><th>metric</th><th>n</th><th>mean</th>"
         f"<th>95% CI ±</th><th>min</th><th>max</th><th></th></tr>{stat_rows}</table>",
         f"<h2>validation rules</h2><ul>{rules}</ul>",
         "<h2>repetitions</h2><table><tr><th>#</th><th>seconds</th><th>command</th>"
         f"<th>folder</th></tr>{rep_rows}</table>",
         "<h2>software</h2>", _software({}, meta),
-        "<h2>system</h2>",
-        _kv([("CPU", f"{cpu.get('model')} ({cpu.get('logical_cores')} logical cores)"),
-             ("memory (GiB)", memory.get("total_gib")),
-             ("OS", (platform.get("distro") or {}).get("pretty_name") or platform.get("os")),
-             ("kernel", platform.get("kernel")), ("architecture", platform.get("arch")),
-             ("platform fingerprint", platform.get("fingerprint"))]),
-        "<h2>environment</h2>",
-        f"<pre>{esc(chr(10).join(f'{k}={v}' for k, v in env.items())) or '(none recorded)'}</pre>",
+        "<h2>system</h2>", _system(meta),
+        "<h2>environment</h2>", _environment(meta),
     ]
-    return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-            f"<title>{esc(label)}: {esc(experiment)}</title><style>{_STYLE}</style></head>"
-            "<body>" + "\n".join(sections) + "</body></html>\n")
+    return _page(label, experiment, sections)

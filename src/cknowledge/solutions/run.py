@@ -335,16 +335,23 @@ def _run_in(kernel: Kernel, entry: dict[str, Any], manifest: Manifest,
         "platform": meta["platform"].get("fingerprint"),
         # what LoadGen ran with: its built-in mlperf.conf, then the run's user.conf
         "loadgen_settings": {m: r.get("effective_settings") for m, r in raw.items()}}
-    report = os.path.join(folder, "report.html")
     from .report import html, table
 
     rows = table(manifest, inputs, metrics, not problems, here)
-    summary["report"] = report
-    with open(report, "w", encoding="utf-8") as fh:
-        fh.write(html(label, manifest, rows, saved["name"], meta, summary, raw))
-    result_file = os.path.join(folder, manifest.result)
-    summary["result_file"] = result_file
-    with open(result_file, "w", encoding="utf-8") as fh:
+    return finish_run(folder, manifest, summary, rows, meta,
+                      lambda: html(label, manifest, rows, saved["name"], meta, summary, raw))
+
+
+def finish_run(folder: str, manifest: Manifest, summary: dict[str, Any],
+               rows: list[dict[str, Any]], meta: dict[str, Any],
+               page: Callable[[], str]) -> dict[str, Any]:
+    """The last writes of a recorded run: ``report.html`` (``page()`` sees the summary
+    with its report path), the result JSON, then the ``INCOMPLETE`` mark goes."""
+    summary["report"] = os.path.join(folder, "report.html")
+    with open(summary["report"], "w", encoding="utf-8") as fh:
+        fh.write(page())
+    summary["result_file"] = os.path.join(folder, manifest.result)
+    with open(summary["result_file"], "w", encoding="utf-8") as fh:
         json.dump(summary, fh, indent=1, sort_keys=True)
     os.remove(os.path.join(folder, INCOMPLETE))
     summary["_rows"] = rows
