@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from .ops import _client, _q
+from .resolve import split_component
 
 
 def submit_reproduction(home: str, paper: str, submission: dict[str, Any],
@@ -42,7 +43,7 @@ def paper_status(home: str, paper: str, hub: str | None = None) -> dict[str, Any
 def set_visibility(home: str, component: str, private: bool,
                    hub: str | None = None) -> dict[str, Any]:
     """Make ``AUTOMATION:NAME`` (or ``scoreboard:NAME``) private or public (owners)."""
-    kind, name = _split(component)
+    kind, name = split_component(component)  # scoreboard:NAME too
     with _client(home, hub) as client:
         answer = client.post_json(f"{_base(kind, name)}/visibility", json={"private": private})
     out = dict(answer)
@@ -52,7 +53,7 @@ def set_visibility(home: str, component: str, private: bool,
 
 def invite(home: str, component: str, user: str, hub: str | None = None) -> dict[str, Any]:
     """Let ``user`` read the private ``AUTOMATION:NAME`` (or ``scoreboard:NAME``)."""
-    kind, name = _split(component)
+    kind, name = split_component(component)  # scoreboard:NAME too
     if not user:
         raise InvalidInput("name the user to invite: --user=NAME")
     with _client(home, hub) as client:
@@ -60,13 +61,6 @@ def invite(home: str, component: str, user: str, hub: str | None = None) -> dict
     out = dict(answer)
     out["text"] = f"{user} may now read {component}"
     return out
-
-
-def _split(component: str) -> tuple[str, str]:
-    kind, sep, name = (component or "").partition(":")
-    if not sep or not kind or not name:
-        raise InvalidInput(f"name it as AUTOMATION:NAME or scoreboard:NAME, not {component!r}")
-    return kind, name
 
 
 def _base(kind: str, name: str) -> str:
